@@ -1,0 +1,55 @@
+"""Ready-made search spaces over ``penalty``, ``alpha`` and ``epsilon``.
+
+Each penalty declares the range where its knobs matter (``alpha_range``, ``epsilon_range`` on the
+penalty class, for standardized inputs); :func:`param_grid` spreads values log-evenly over them, so
+a grid compares penalties at strengths that mean something for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .penalties import PENALTIES
+
+
+def _log_values(bounds: tuple[float, float], n: int) -> list[float]:
+    low, high = bounds
+    if n == 1:
+        return [float(np.sqrt(low * high))]
+    return [float(f"{v:.3g}") for v in np.geomspace(low, high, n)]
+
+
+def param_grid(penalties: Iterable[str] | None = None, n_values: int = 3, prefix: str = "") -> list:
+    """A ``GridSearchCV`` grid with ``n_values`` strengths (and noise levels) per penalty.
+
+    Parameters
+    ----------
+    penalties : iterable of str, default=None
+        Penalty names; all registered penalties when None.
+    n_values : int, default=3
+        Values per knob: a penalty with both ``alpha`` and ``epsilon`` gets ``n_values**2``
+        candidates, one with neither (``none``) gets one.
+    prefix : str, default=""
+        Put in front of every parameter name, e.g. ``"net__"`` for a ``Pipeline`` step ``net``.
+
+    Examples
+    --------
+    >>> param_grid(["none", "jacobian"], n_values=3)
+    [{'penalty': ['none']}, {'penalty': ['jacobian'], 'alpha': [0.1, 1.0, 10.0]}]
+    """
+    names = list(PENALTIES) if penalties is None else list(penalties)
+    unknown = sorted(set(names) - set(PENALTIES))
+    if unknown:
+        raise ValueError(f"Unknown penalties {unknown}; choose from {sorted(PENALTIES)}")
+    grid = []
+    for name in names:
+        cls = PENALTIES[name]
+        entry = {"penalty": [name]}
+        if cls.uses_alpha and cls.alpha_range:
+            entry["alpha"] = _log_values(cls.alpha_range, n_values)
+        if cls.uses_epsilon and cls.epsilon_range:
+            entry["epsilon"] = _log_values(cls.epsilon_range, n_values)
+        grid.append({prefix + key: values for key, values in entry.items()})
+    return grid

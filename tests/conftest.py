@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed_torch():
+    """Every test starts from the same torch and numpy state, and leaves it as it found it."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        np.random.seed(0)
+        yield
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """A small, easy 3-class table: 240 rows, 6 standardized features."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=240, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=0.5, random_state=0)
+    return X, y / y.std(axis=0)
