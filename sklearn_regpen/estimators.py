@@ -99,6 +99,11 @@ _DOC = """{summary}
         fits on CPU are repeatable. torch's global random state is left as it was.
     device : {{"cpu", "cuda", "auto"}}, default="cpu"
         Where to train; ``"auto"`` picks CUDA when available.
+    n_threads : int or None, default=None
+        torch's CPU thread count during ``fit`` and ``predict``, restored afterwards; None leaves
+        torch's setting alone. Set it to 1 when several fits share a machine (parallel searches
+        on Dask workers) to avoid oversubscribing the cores; joblib's default process workers
+        already get their share of threads.
     verbose : bool or int, default=False
         Print the loss of every epoch.
 
@@ -126,6 +131,20 @@ _DOC = """{summary}
     --------
 {examples}
 """
+
+
+@contextmanager
+def _torch_threads(n_threads: int | None):
+    """Run with torch using ``n_threads`` CPU threads, then restore the previous count."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextmanager
@@ -170,6 +189,7 @@ class _RegularizedMLP(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
 
@@ -190,6 +210,7 @@ class _RegularizedMLP(BaseEstimator):
         validation_fraction=0.1,
         random_state=None,
         device="cpu",
+        n_threads=None,
         verbose=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -206,6 +227,7 @@ class _RegularizedMLP(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
 
     # -- subclass hooks -----------------------------------------------------------------------------
@@ -238,7 +260,7 @@ class _RegularizedMLP(BaseEstimator):
             penalty = make_penalty(self.penalty, self.alpha, self.epsilon, task=self._task)
             device = _resolve_device(self.device)
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            with _seeded_torch(seed, device):
+            with _seeded_torch(seed, device), _torch_threads(self.n_threads):
                 fitted = self._train(X, targets, n_outputs, hidden, penalty, device, seed)
         except BaseException:
             self._forget_fit()
@@ -354,7 +376,8 @@ class _RegularizedMLP(BaseEstimator):
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
-        return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
+        with _torch_threads(self.n_threads):
+            return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
 
 
 def _classifier_examples() -> str:

@@ -207,3 +207,18 @@ def test_predict_checks_features(blobs):
     clf = RegularizedMLPClassifier(**FAST).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :3])
+
+
+def test_n_threads_applies_during_fit_and_is_restored(blobs, monkeypatch):
+    X, y = blobs
+    seen = []
+    original = RegularizedMLPClassifier._train
+
+    def spy(self, *args):
+        seen.append(torch.get_num_threads())
+        return original(self, *args)
+
+    monkeypatch.setattr(RegularizedMLPClassifier, "_train", spy)
+    before = torch.get_num_threads()
+    RegularizedMLPClassifier(n_threads=1, **FAST).fit(X, y)
+    assert seen == [1] and torch.get_num_threads() == before
