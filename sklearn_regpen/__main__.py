@@ -165,12 +165,13 @@ def run_sweep(args: argparse.Namespace, console: Console) -> list[dict]:
 
 
 def render(rows: list[dict], top: int = 0) -> Table:
-    """The ranked table: one row per candidate, best cross-validation score first."""
+    """The ranked table: one row per candidate, best cross-validation score first.
+
+    Held-out accuracies of regularized settings that beat ``penalty="none"`` are green.
+    """
     table = Table(title="Penalty sweep, ranked by cross-validation accuracy")
-    for column, justify in [("rank", "right"), ("penalty", "left"), ("alpha", "right"),
-                            ("epsilon", "right"), ("CV accuracy", "right"),
-                            ("held-out accuracy", "right"), ("fit time (s)", "right")]:
-        table.add_column(column, justify=justify)
+    for column in ("#", "penalty", "alpha", "eps", "CV acc", "± std", "held-out", "fit s"):
+        table.add_column(column, justify="left" if column == "penalty" else "right")
     baseline = max((r["held_out"] for r in rows if r["penalty"] == "none"), default=None)
     for rank, r in enumerate(rows[: top or None], start=1):
         held = f"{r['held_out']:.4f}"
@@ -180,7 +181,7 @@ def render(rows: list[dict], top: int = 0) -> Table:
             str(rank), r["penalty"],
             "-" if r["alpha"] is None else f"{r['alpha']:g}",
             "-" if r["epsilon"] is None else f"{r['epsilon']:g}",
-            f"{r['cv_mean']:.4f} ± {r['cv_std']:.4f}", held, f"{r['fit_seconds']:.2f}",
+            f"{r['cv_mean']:.4f}", f"{r['cv_std']:.4f}", held, f"{r['fit_seconds']:.2f}",
         )
     return table
 
@@ -193,7 +194,8 @@ def main(argv=None) -> int:
     console.print(render(rows, args.top))
     best = rows[0]
     baseline = next((r for r in rows if r["penalty"] == "none"), None)
-    summary = (f"best by CV: {best['penalty']} (alpha={best['alpha']}, epsilon={best['epsilon']}), "
+    knobs = ", ".join(f"{k}={best[k]:g}" for k in ("alpha", "epsilon") if best[k] is not None)
+    summary = (f"best by CV: {best['penalty']}{f' ({knobs})' if knobs else ''}, "
                f"held-out accuracy {best['held_out']:.4f}")
     if baseline is not None:
         beats = sum(r["held_out"] > baseline["held_out"] for r in rows if r["penalty"] != "none")
