@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         beats = sum(r["held_out"] > baseline["held_out"] for r in rows if r["penalty"] != "none")
         summary += (f"; penalty='none' scores {baseline['held_out']:.4f} held out, and {beats} "
                     f"regularized settings beat it")
-    console.print(summary)
+    console.print(summary, soft_wrap=True)
     console.print(f"total wall time {time.perf_counter() - started:.0f}s")
     return 0
 

@@ -2,6 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+# The networks under test are tiny: one thread is faster than two, and it keeps parallel test
+# processes (and other work on a 2-core machine) from oversubscribing the cores.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed_torch():
