@@ -15,7 +15,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 from joblib import Parallel, delayed
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn

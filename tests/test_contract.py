@@ -5,7 +5,6 @@ Each bad-input case here is a row of the README's "Bad input" table.
 
 import io
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -15,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -24,13 +23,6 @@ from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
 from sklearn_regpen._training import PenalizedNet
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0, learning_rate_init=0.01)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 # -- continuing fits ---------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """The estimators' scikit-learn face: training, parameters, searches, seeding, errors."""
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,13 +15,6 @@ from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor, Tr
 from sklearn_regpen.penalties import PENALTIES, make_penalty
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0, learning_rate_init=0.01)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def own_term(name, model, X, task):
