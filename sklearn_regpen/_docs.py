@@ -69,11 +69,18 @@ ESTIMATOR_DOC = """{summary}
         torch's setting alone. Set it to 1 when several fits share a machine (parallel searches
         on Dask workers) to avoid oversubscribing the cores; joblib's default process workers
         already get their share of threads.
+    semi_supervised : bool, default=False
+        {semi_supervised}
     warm_start : bool, default=False
         ``fit`` continues from the weights of the previous fit (with a fresh optimizer) instead of
         starting anew. ``partial_fit`` always continues.
     verbose : bool or int, default=False
         Print the loss of every epoch.
+    penalty_options : dict or None, default=None
+        Options of the chosen penalty, e.g. ``{{"n_power_iterations": 2}}`` for ``vat``;
+        ``sklearn_regpen.penalties.PENALTIES[name].option_names()`` lists them. ``set_params``
+        (and so a grid) also takes them one by one as ``penalty__<option>``, skorch's style:
+        ``GridSearchCV(est, {{"penalty": ["vat"], "penalty__n_power_iterations": [1, 2]}})``.
 
     Attributes
     ----------

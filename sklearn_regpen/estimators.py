@@ -37,6 +37,9 @@ from .penalties import PENALTIES, make_penalty
 
 __all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
 
+#: the prefix that routes ``set_params`` keys into ``penalty_options``, as in skorch
+PENALTY_PREFIX = "penalty__"
+
 #: sparse input: other formats are converted to CSR (so NaN and inf are checked), then densified
 ACCEPT_SPARSE = ("csr", "csc", "coo")
 
@@ -101,10 +104,12 @@ class _RegularizedMLP(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "warm_start": ["boolean"],
+        "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
+        "penalty_options": [dict, None],
     }
 
     def __init__(
@@ -123,10 +128,12 @@ class _RegularizedMLP(BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         warm_start=False,
+        semi_supervised=False,
         random_state=None,
         device="cpu",
         n_threads=None,
         verbose=False,
+        penalty_options=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -141,10 +148,41 @@ class _RegularizedMLP(BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
         self.verbose = verbose
+        self.penalty_options = penalty_options
+
+    # -- penalty options, also routable skorch-style as ``penalty__<option>`` -----------------------
+    def set_params(self, **params):
+        """Set parameters; ``penalty__<option>=value`` sets one entry of ``penalty_options``."""
+        routed = {k[len(PENALTY_PREFIX):]: params.pop(k) for k in list(params)
+                  if k.startswith(PENALTY_PREFIX)}
+        super().set_params(**params)
+        if routed:
+            self.penalty_options = {**(self._options_dict()), **routed}
+        return self
+
+    def _options_dict(self) -> dict:
+        options = self.penalty_options
+        if options is None:
+            return {}
+        if not isinstance(options, dict):
+            raise ValueError(
+                f"penalty_options must be a dict of the penalty's options, got {options!r}"
+            )
+        return dict(options)
+
+    def _make_penalty(self):
+        """The penalty this estimator trains with; a clear ValueError for a bad name or option."""
+        try:
+            return make_penalty(self.penalty, self.alpha, self.epsilon, task=self._task,
+                                **self._options_dict())
+        except ValueError as error:
+            raise ValueError(f"{error} (penalty options come from penalty_options or "
+                             f"{PENALTY_PREFIX}<option>)") from None
 
     # -- subclass hooks -----------------------------------------------------------------------------
     def _encode_targets(self, y, classes, continuing: bool):
@@ -153,6 +191,9 @@ class _RegularizedMLP(BaseEstimator):
 
     def _target_tensor(self, targets, device) -> torch.Tensor:
         raise NotImplementedError
+
+    def _check_unlabelled(self, targets, penalty) -> None:
+        """Refuse unlabelled rows the penalty cannot use (only classifiers have them)."""
 
     def _score_outputs(self, outputs: np.ndarray, targets) -> float:
         """Validation score of raw outputs against encoded targets (higher is better)."""
@@ -185,7 +226,8 @@ class _RegularizedMLP(BaseEstimator):
         )
         try:
             targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
-            penalty = make_penalty(self.penalty, self.alpha, self.epsilon, task=self._task)
+            penalty = self._make_penalty()
+            self._check_unlabelled(targets, penalty)
             device = self.net_.device if continuing else _resolve_device(self.device)
             device = torch.device(device)
             progress = self._progress if continuing else Progress()
@@ -336,6 +378,10 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
         penalties=_penalty_lines(),
         score_name="accuracy",
+        semi_supervised="""Rows whose label is ``-1`` are unlabelled (scikit-learn's
+        semi-supervised convention): the data loss uses the labelled rows, the penalty all rows,
+        so penalties that need no label (``c2c``, ``vat``, ``kl``, ``jacobian``, ...) learn from
+        unlabelled data too. Off by default because ``-1`` is a common class label ({-1, 1}).""",
         attributes="""    classes_ : ndarray of shape (n_classes,)
         Class labels.""",
         examples="""    >>> from sklearn.datasets import load_iris
@@ -361,7 +407,11 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _encode_targets(self, y, classes, continuing):
-        check_classification_targets(y)
+        unlabelled = self._unlabelled_rows(y)
+        labelled = y[~unlabelled]
+        if len(labelled) == 0:
+            raise ValueError("y has no labelled row: every label is -1 (unlabelled)")
+        check_classification_targets(labelled)
         if continuing:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(
@@ -372,22 +422,39 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         elif classes is not None:
             classes = np.unique(classes)
         else:
-            classes = np.unique(y)
+            classes = np.unique(labelled)
             if len(classes) < 2:
                 raise ValueError(
                     "The classifier needs samples of at least 2 classes in y; "
                     f"got one class, {classes[0]!r}"
                 )
-        unknown = np.setdiff1d(y, classes)
+        unknown = np.setdiff1d(labelled, classes)
         if len(unknown):
             raise ValueError(f"y contains labels not in classes_: {unknown!r}")
-        return np.searchsorted(classes, y).astype(np.int64), len(classes), {"classes_": classes}
+        targets = np.full(len(y), -1, dtype=np.int64)
+        targets[~unlabelled] = np.searchsorted(classes, labelled)
+        return targets, len(classes), {"classes_": classes}
+
+    def _unlabelled_rows(self, y) -> np.ndarray:
+        """Rows marked -1 when ``semi_supervised`` (else none): scikit-learn's convention."""
+        if not self.semi_supervised or y.dtype.kind not in "iufO":
+            return np.zeros(len(y), dtype=bool)
+        return np.array([label == -1 for label in y], dtype=bool)
+
+    def _check_unlabelled(self, targets, penalty):
+        if penalty.needs_labels and (targets < 0).any():
+            needing_none = sorted(n for n, cls in PENALTIES.items() if not cls.needs_labels)
+            raise ValueError(
+                f"penalty={self.penalty!r} needs labels, but y has unlabelled rows (-1); "
+                f"use one that needs none: {needing_none}"
+            )
 
     def _target_tensor(self, targets, device):
         return _as_tensor(targets, torch.long, device)
 
     def _score_outputs(self, outputs, targets):
-        return float(np.mean(outputs.argmax(axis=1) == targets))
+        labelled = targets >= 0
+        return float(np.mean(outputs.argmax(axis=1)[labelled] == targets[labelled]))
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
@@ -413,6 +480,7 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
         f_meaning="the raw outputs ``z``",
         penalties=_penalty_lines(),
         score_name="R^2",
+        semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
         attributes="""    n_outputs_ : int
         Number of targets.""",
         examples="""    >>> from sklearn.datasets import make_regression
@@ -433,6 +501,9 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
         return self._fit(X, y, incremental=True)
 
     def _encode_targets(self, y, classes, continuing):
+        if self.semi_supervised:
+            raise ValueError("semi_supervised=True is for the classifier: regression targets "
+                             "have no unlabelled marker")
         targets = np.asarray(y, dtype=np.float32)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if continuing and n_outputs != self.n_outputs_:
