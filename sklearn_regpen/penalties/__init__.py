@@ -17,9 +17,18 @@
 | ``logit_jacobian`` | ``||J_z(x)||_F^2`` | thesis "FrobReg" |
 | ``noisy_jacobian`` | ``||J(x + eps n)||_F^2`` | techreport "N+J" |
 | ``c2c`` | ``||f(x) - f(x + eps n)||^2`` | c2c paper eq. 1 |
+
+Options beyond ``alpha``, ``epsilon``, ``task`` and ``reduction`` are keyword arguments of each
+class and of :func:`make_penalty`; ``PENALTIES[name].option_names()`` lists them.
+
+For classification, rows labelled ``-1`` are unlabelled: :meth:`Penalty.objective` averages the
+data loss over the labelled rows and the penalty over all rows; penalties that need labels
+refuse such batches.
 """
 
 from __future__ import annotations
+
+import difflib
 
 from ._base import Penalty, data_loss
 from .close_to_clean import CloseToCleanPenalty
@@ -42,14 +51,42 @@ PENALTIES: dict[str, type[Penalty]] = {
 }
 
 
-def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
-    """Build the penalty called ``name``; ``options`` are its own parameters and ``task``.
+#: options every penalty takes besides its own (see :meth:`Penalty.option_names`)
+COMMON_OPTIONS = ("task", "reduction")
 
-    Raises ``ValueError`` naming the known penalties when ``name`` is not one of them.
+
+def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
+    """Build the penalty called ``name``; ``options`` are its own parameters, ``task`` and
+    ``reduction``.
+
+    Raises ``ValueError`` naming the known penalties when ``name`` is not one of them, and naming
+    the penalty's options when an option is not one of them.
+
+    Examples
+    --------
+    >>> make_penalty("jacobian", alpha=2.0, n_projections=1)
+    JacobianPenalty(alpha=2.0, epsilon=0.1, task='classification', n_projections=1)
     """
     if name not in PENALTIES:
         raise ValueError(f"Unknown penalty {name!r}; choose one of {sorted(PENALTIES)}")
-    return PENALTIES[name](alpha, epsilon, **options)
+    cls = PENALTIES[name]
+    known = (*cls.option_names(), *COMMON_OPTIONS)
+    for option in options:
+        if option not in known:
+            close = difflib.get_close_matches(option, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"penalty={name!r} has no option {option!r}; its options are "
+                f"{list(cls.option_names()) or 'none'} (and {', '.join(COMMON_OPTIONS)}).{hint}"
+            )
+    return cls(alpha, epsilon, **options)
 
 
-__all__ = ["PENALTIES", "Penalty", "data_loss", "make_penalty", *(c.__name__ for c in PENALTIES.values())]
+__all__ = [
+    "COMMON_OPTIONS",
+    "PENALTIES",
+    "Penalty",
+    "data_loss",
+    "make_penalty",
+    *(c.__name__ for c in PENALTIES.values()),
+]
