@@ -17,13 +17,22 @@
 | ``logit_jacobian`` | ``||J_z(x)||_F^2`` | thesis "FrobReg" |
 | ``noisy_jacobian`` | ``||J(x + eps n)||_F^2`` | techreport "N+J" |
 | ``c2c`` | ``||f(x) - f(x + eps n)||^2`` | c2c paper eq. 1 |
+| ``c2c_adversarial`` | ``max_{||r|| <= eps} ||f(x) - f(x + r)||^2`` (power iteration) | c2c paper |
+| ``vat`` | ``KL(p(.|x) || p(.|x + r))``, ``r`` the power-iteration direction, norm ``eps`` | Miyato et al.; c2c paper 3.3 |
+| ``kl`` | ``KL(p(.|x) || p(.|x + eps n))`` | c2c paper, future work |
+| ``double_backprop`` | ``||d loss(x, y) / dx||^2`` | Drucker & LeCun; thesis eq. 49 |
+| ``hsfob`` | ``Tr(J_z^T H J_z) = Tr I(x)``, ``H = diag(p) - p p^T`` | thesis eq. 63 |
+| ``hsfob_db1`` | ``Tr I(x) + ||d loss / dx||^2`` | thesis eq. 65 |
+| ``hsfob_db2`` | ``(Tr I(x))^2 + ||d loss / dx||^2`` | thesis eq. 66 |
 
 Options beyond ``alpha``, ``epsilon``, ``task`` and ``reduction`` are keyword arguments of each
-class and of :func:`make_penalty`; ``PENALTIES[name].option_names()`` lists them.
+class and of :func:`make_penalty`; ``PENALTIES[name].option_names()`` lists them:
+``n_projections`` (``jacobian``, ``logit_jacobian``, ``noisy_jacobian``, ``hsfob``,
+``hsfob_db1``, ``hsfob_db2``), ``n_power_iterations`` and ``xi`` (``c2c_adversarial``, ``vat``).
 
 For classification, rows labelled ``-1`` are unlabelled: :meth:`Penalty.objective` averages the
 data loss over the labelled rows and the penalty over all rows; penalties that need labels
-refuse such batches.
+(``noise``, ``double_backprop``, ``hsfob_db1``, ``hsfob_db2``) refuse such batches.
 """
 
 from __future__ import annotations
@@ -31,8 +40,15 @@ from __future__ import annotations
 import difflib
 
 from ._base import Penalty, data_loss
-from .close_to_clean import CloseToCleanPenalty
+from .close_to_clean import AdversarialCloseToCleanPenalty, CloseToCleanPenalty
+from .gradient import (
+    DoubleBackpropPenalty,
+    HessianScaledFrobeniusPenalty,
+    HsfobDB1Penalty,
+    HsfobDB2Penalty,
+)
 from .jacobian import JacobianPenalty, LogitJacobianPenalty, NoisyJacobianPenalty
+from .kl import KLPenalty, VATPenalty
 from .noise import NoisePenalty
 from .weights import L2Penalty, NoPenalty
 
@@ -47,6 +63,13 @@ PENALTIES: dict[str, type[Penalty]] = {
         LogitJacobianPenalty,
         NoisyJacobianPenalty,
         CloseToCleanPenalty,
+        AdversarialCloseToCleanPenalty,
+        VATPenalty,
+        KLPenalty,
+        DoubleBackpropPenalty,
+        HessianScaledFrobeniusPenalty,
+        HsfobDB1Penalty,
+        HsfobDB2Penalty,
     )
 }
 
@@ -64,8 +87,8 @@ def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
 
     Examples
     --------
-    >>> make_penalty("jacobian", alpha=2.0, n_projections=1)
-    JacobianPenalty(alpha=2.0, epsilon=0.1, task='classification', n_projections=1)
+    >>> make_penalty("vat", alpha=2.0, epsilon=0.5, n_power_iterations=2)
+    VATPenalty(alpha=2.0, epsilon=0.5, task='classification', n_power_iterations=2, xi=0.01)
     """
     if name not in PENALTIES:
         raise ValueError(f"Unknown penalty {name!r}; choose one of {sorted(PENALTIES)}")
