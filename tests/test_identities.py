@@ -16,19 +16,9 @@ code paths independent of the vmapped products and the power iteration under tes
 
 import pytest
 import torch
-from torch.autograd.functional import jacobian as autograd_jacobian
+from maths_reference import TIGHT, B, D, K, grads, row_jacobians, tiny_net
 
 from sklearn_regpen.penalties import PENALTIES, make_penalty
-
-D, K, B = 4, 3, 6
-TIGHT = dict(rtol=1e-9, atol=1e-12)
-
-
-def tiny_net():
-    torch.manual_seed(1)
-    return torch.nn.Sequential(
-        torch.nn.Linear(D, 5), torch.nn.Tanh(), torch.nn.Linear(5, K)
-    ).double()
 
 
 @pytest.fixture
@@ -43,24 +33,12 @@ def y():
     return torch.randint(0, K, (B,))
 
 
-def grads(value, net):
-    """Gradient w.r.t. every parameter (zeros for those the value does not depend on)."""
-    params = list(net.parameters())
-    found = torch.autograd.grad(value, params, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, found)]
-
-
 def assert_grads_close(got, want, **tol):
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, **tol)
 
 
 # -- references ---------------------------------------------------------------------------------
-def row_jacobians(fn, x, create_graph=False):
-    """(B, K, D): d fn(x_i) / d x_i, one row at a time."""
-    return torch.stack([autograd_jacobian(fn, x[i], create_graph=create_graph) for i in range(len(x))])
-
-
 def softmax_jtj(net, x, create_graph=False):
     """J^T J with J the Jacobian of the probabilities, (B, D, D)."""
     jac = row_jacobians(lambda v: net(v).softmax(-1), x, create_graph)
@@ -230,10 +208,11 @@ def test_for_a_regressor_kl_is_half_the_squared_distance(x, kl_name, c2c_name):
     """Unit-variance Gaussian outputs: KL = ||h - h~||^2 / 2, so with the same random draws vat is
     exactly c2c_adversarial / 2 (the power iteration finds the same direction) and kl is c2c / 2."""
     net = tiny_net()
+    options = dict(alpha=2.0, epsilon=0.3, task="regression", reduction="none")
     torch.manual_seed(9)
-    half = make_penalty(kl_name, alpha=2.0, epsilon=0.3, task="regression", reduction="none")(net, x)
+    half = make_penalty(kl_name, **options)(net, x)
     torch.manual_seed(9)
-    full = make_penalty(c2c_name, alpha=2.0, epsilon=0.3, task="regression", reduction="none")(net, x)
+    full = make_penalty(c2c_name, **options)(net, x)
     torch.testing.assert_close(half, full / 2, **TIGHT)
 
 
@@ -388,7 +367,9 @@ def test_which_penalties_need_labels():
 # -- options ------------------------------------------------------------------------------------
 def test_option_names_come_from_the_constructors():
     options = {name: cls.option_names() for name, cls in PENALTIES.items()}
-    projections = ("jacobian", "logit_jacobian", "noisy_jacobian", "hsfob", "hsfob_db1", "hsfob_db2")
+    projections = (
+        "jacobian", "logit_jacobian", "noisy_jacobian", "hsfob", "hsfob_db1", "hsfob_db2"
+    )
     for name, names in options.items():
         if name in projections:
             assert names == ("n_projections",), name
