@@ -3,7 +3,8 @@
     .ci/env python benchmarks/power_iteration_step.py     # under a minute
 
 The adversarial penalties (``c2c_adversarial``, ``vat``) replace the matrix-vector product of
-power iteration by a finite difference of step ``xi`` (:func:`sklearn_regpen._autodiff.power_iteration`).
+power iteration by a finite difference of step ``xi``
+(:func:`sklearn_regpen._autodiff.power_iteration`).
 Too small a step drowns the change of the outputs in float32 rounding; too large a step leaves the
 region where the divergence is quadratic (ReLU kinks, tanh curvature). For each ``xi`` this prints
 the cosine between the direction after one float32 step and the exact one, ``A d0 / ||A d0||``

@@ -18,7 +18,7 @@
 | ``noisy_jacobian`` | ``||J(x + eps n)||_F^2`` | techreport "N+J" |
 | ``c2c`` | ``||f(x) - f(x + eps n)||^2`` | c2c paper eq. 1 |
 | ``c2c_adversarial`` | ``max_{||r|| <= eps} ||f(x) - f(x + r)||^2`` (power iteration) | c2c paper |
-| ``vat`` | ``KL(p(.|x) || p(.|x + r))``, ``r`` the power-iteration direction, norm ``eps`` | Miyato et al.; c2c paper 3.3 |
+| ``vat`` | ``KL(p(.|x) || p(.|x + r))``, ``||r|| = eps`` by power iteration | Miyato et al. |
 | ``kl`` | ``KL(p(.|x) || p(.|x + eps n))`` | c2c paper, future work |
 | ``double_backprop`` | ``||d loss(x, y) / dx||^2`` | Drucker & LeCun; thesis eq. 49 |
 | ``hsfob`` | ``Tr(J_z^T H J_z) = Tr I(x)``, ``H = diag(p) - p p^T`` | thesis eq. 63 |

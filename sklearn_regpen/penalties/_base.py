@@ -141,7 +141,9 @@ class Penalty:
         if not self.needs_labels:
             return
         if y is None:
-            raise ValueError(f"penalty={self.name!r} needs labels: call it as penalty(module, x, y)")
+            raise ValueError(
+                f"penalty={self.name!r} needs labels: call it as penalty(module, x, y)"
+            )
         if self.task == "classification" and bool((y < 0).any()):
             raise ValueError(
                 f"penalty={self.name!r} needs labels, but the batch has unlabelled rows (y < 0); "

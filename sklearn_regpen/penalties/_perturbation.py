@@ -30,7 +30,7 @@ class PerturbedOutputPenalty(Penalty):
         raise NotImplementedError
 
     def perturbation(self, module, x: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-        """The perturbation ``r`` added to ``x``: Gaussian noise of standard deviation ``epsilon``."""
+        """The perturbation ``r`` added to ``x``: Gaussian noise of standard deviation epsilon."""
         return self.epsilon * torch.randn_like(x)
 
     def per_sample(self, module, x, y, outputs):

@@ -37,7 +37,7 @@ class _InputGradientPenalty(Penalty):
     n_projections = None
 
     def fisher_factor(self, z: torch.Tensor) -> torch.Tensor:
-        """``M`` with ``M M^T = H``, the Hessian of the data loss in the logits, shape ``(B, K, K)``."""
+        """``M`` with ``M M^T = H``, the data loss's Hessian in the logits, shape ``(B, K, K)``."""
         n_rows, n_out = z.shape
         if self.task == "regression":
             return torch.eye(n_out, dtype=z.dtype, device=z.device).expand(n_rows, n_out, n_out)
@@ -78,7 +78,8 @@ class _InputGradientPenalty(Penalty):
             if self.n_projections is None:
                 term = fisher.sum(dim=0) ** self.trace_power
             else:
-                term = fisher.reshape(self.trace_power, self.n_projections, -1).mean(dim=1).prod(dim=0)
+                estimates = fisher.reshape(self.trace_power, self.n_projections, -1).mean(dim=1)
+                term = estimates.prod(dim=0)
         if self.with_loss_gradient:
             term = term + norms[-1]
         return term
