@@ -288,11 +288,12 @@ def test_hsfob_projection_estimate_is_unbiased_in_value(x, y, name):
 
 
 def test_hsfob_projection_estimate_is_unbiased_in_gradient(x):
-    """The parameter gradient of the one-projection estimate averages to the exact gradient: 400
-    batches of 25 draws per row, every one of the 43 components within 4.5 standard errors (a
+    """The parameter gradient of the one-projection estimate averages to the exact gradient: 100
+    batches of 100 draws per row, every one of the 43 components within 4.5 standard errors (a
     3e-4 chance for a correct estimator). Holding p fixed in the cotangent M u (as sampling
-    y ~ p does) keeps the value unbiased but not the gradient: that variant must fail here."""
-    net, reps, batches = tiny_net(), 25, 400
+    y ~ p does) keeps the value unbiased but not the gradient (off by about 5% here, over 100
+    standard errors in some components): that variant must fail here."""
+    net, reps, batches = tiny_net(), 100, 100
     exact = torch.cat([g.flatten() for g in grads(make_penalty("hsfob")(net, x), net)])
 
     def mean_gradient(pen):
@@ -310,7 +311,8 @@ def test_hsfob_projection_estimate_is_unbiased_in_gradient(x):
     biased = make_penalty("hsfob", n_projections=1)
     biased.fisher_factor = lambda z: type(biased).fisher_factor(biased, z).detach()
     mean, sem = mean_gradient(biased)
-    assert ((mean - exact).abs() / sem).max() > 10
+    noisy = sem > 0  # the p-detached estimate does not depend on the last bias at all
+    assert ((mean - exact).abs()[noisy] > 10 * sem[noisy]).any()
 
 
 # -- unlabelled rows ----------------------------------------------------------------------------
