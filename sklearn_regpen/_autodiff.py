@@ -72,14 +72,20 @@ def jacobian_sq_norm(fn: Fn, x: torch.Tensor, n_projections: int | None = None) 
 
 
 def pullback_sq_norms(
-    fn: Fn, x: torch.Tensor, cotangents: Callable[[torch.Tensor], torch.Tensor]
-) -> torch.Tensor:
+    fn: Fn,
+    x: torch.Tensor,
+    cotangents: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    with_outputs: bool = False,
+):
     """Squared norms ``||J_i^T c_ji||^2`` of vector-Jacobian products, shape ``(m, B)``.
 
     ``J_i = d fn(x)_i / d x_i`` and ``c_j = cotangents(fn(x))``, shape ``(m, B, K)``. The cotangents
     may depend on the outputs (probabilities, the gradient of a loss): they are fixed vectors for
     the product with ``J`` but stay differentiable with respect to the parameters, so the result
-    can be trained through. One forward pass and ``m`` batched vector-Jacobian products.
+    can be trained through. One forward pass and ``m`` batched vector-Jacobian products;
+    ``with_outputs=True`` also returns the outputs ``fn(x)`` of that pass (differentiable), as
+    ``(norms, outputs)``.
 
     Examples
     --------
@@ -89,7 +95,8 @@ def pullback_sq_norms(
     """
     out, pullback = vjp(fn, x)
     (pulled,) = vmap(pullback)(cotangents(out))  # (m, B, d)
-    return pulled.square().sum(dim=2)
+    norms = pulled.square().sum(dim=2)
+    return (norms, out) if with_outputs else norms
 
 
 def unit_rows(v: torch.Tensor) -> torch.Tensor:
@@ -111,8 +118,9 @@ def power_iteration(
     ``x``) and the outputs at ``v``; it is zero at ``v = x``, so near ``x`` it is a quadratic form
     ``(v - x)^T A_i (v - x) / 2`` (``A = 2 J^T J`` for a squared distance, the Fisher information
     ``I(x)`` for a KL divergence). The gradient of ``divergence(x + xi d)`` with respect to ``d``
-    is then ``xi^2 A d`` up to ``O(xi^3)``: each iteration is one step of power iteration on ``A`` with a finite difference
-    of step ``xi`` in place of the matrix-vector product (Miyato et al. 2016, the VAT direction).
+    is then ``xi^2 A d`` up to ``O(xi^3)``: each iteration is one step of power iteration on
+    ``A``, with a finite difference of step ``xi`` in place of the matrix-vector product (Miyato
+    et al. 2016, the VAT direction).
     The start is a random direction (torch's global generator); the result is detached: no
     gradient flows through the search, as in VAT.
 

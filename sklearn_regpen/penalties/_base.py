@@ -199,8 +199,17 @@ class Penalty:
         :meth:`__call__`.
         """
         self.check_labels(y)
-        outputs = module(x)
+        outputs, term = self.outputs_and_term(module, x, y)
         loss = self.mean_data_loss(outputs, y)
-        if self.active:
-            loss = loss + self.scale * self.per_sample(module, x, y, outputs).mean()
+        if term is not None:
+            loss = loss + self.scale * term.mean()
         return loss, outputs
+
+    def outputs_and_term(self, module: nn.Module, x: torch.Tensor, y):
+        """``module(x)`` and the per-sample term (``None`` when :attr:`active` is False).
+
+        Families whose term computes ``module(x)`` on the way (inside a vector-Jacobian product)
+        override this to return those outputs, which saves the objective a forward pass.
+        """
+        outputs = module(x)
+        return outputs, (self.per_sample(module, x, y, outputs) if self.active else None)

@@ -69,8 +69,22 @@ class _InputGradientPenalty(Penalty):
             blocks.append(self.loss_gradient(z, y).unsqueeze(0))
         return torch.cat(blocks)
 
+    def _norms_and_outputs(self, module, x, y):
+        cotangents = lambda z: self.cotangents(z, y)  # noqa: E731
+        return pullback_sq_norms(module, x, cotangents, with_outputs=True)
+
     def per_sample(self, module, x, y, outputs):
-        norms = pullback_sq_norms(module, x, lambda z: self.cotangents(z, y))
+        return self.combine(self._norms_and_outputs(module, x, y)[0])
+
+    def outputs_and_term(self, module, x, y):
+        # the outputs of the products' own forward pass serve the data loss: one pass, not two
+        if not self.active:
+            return super().outputs_and_term(module, x, y)
+        norms, outputs = self._norms_and_outputs(module, x, y)
+        return outputs, self.combine(norms)
+
+    def combine(self, norms: torch.Tensor) -> torch.Tensor:
+        """The per-sample term from the squared norms of the pulled-back :meth:`cotangents`."""
         term = torch.zeros_like(norms[0])
         if self.trace_power:
             n_fisher = norms.shape[0] - self.with_loss_gradient
