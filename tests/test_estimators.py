@@ -29,7 +29,8 @@ def own_term(name, model, X, task):
 
 
 STRENGTH = {"l2": 1.0, "jacobian": 1.0, "logit_jacobian": 0.1, "noisy_jacobian": 1.0, "c2c": 30.0,
-            "noise": 0.0}
+            "noise": 0.0, "c2c_adversarial": 30.0, "vat": 30.0, "kl": 30.0, "double_backprop": 1.0,
+            "hsfob": 1.0, "hsfob_db1": 1.0, "hsfob_db2": 1.0}
 
 
 @pytest.mark.parametrize("name", sorted(set(PENALTIES) - {"none"}))

@@ -30,5 +30,6 @@ class NoisePenalty(Penalty):
         return self.data_loss(module(self.perturb(x)), y) - self.data_loss(clean, y)
 
     def objective(self, module, x, y):
+        self.check_labels(y)
         outputs = module(self.perturb(x))
-        return self.data_loss(outputs, y).mean(), outputs
+        return self.mean_data_loss(outputs, y), outputs
