@@ -40,9 +40,10 @@ ESTIMATOR_DOC = """{summary}
         Strength of the penalty, >= 0. With ``penalty="l2"`` it is exactly scikit-learn's MLP
         ``alpha``. Useful ranges differ by penalty: search it on a log grid.
     epsilon : float, default=0.1
-        Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``) or perturbation radius, in
-        the units of the (scaled) inputs; > 0 where used, ignored otherwise. Not Adam's stability
-        constant, which scikit-learn's ``MLPClassifier`` calls ``epsilon``.
+        Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``) or perturbation
+        radius (``c2c_adversarial``, ``vat``), in the units of the (scaled) inputs; > 0 where
+        used, ignored otherwise. Not Adam's stability constant, which scikit-learn's
+        ``MLPClassifier`` calls ``epsilon``.
     batch_size : int, default=200
         Rows per optimizer step (clipped to the number of training rows).
     learning_rate_init : float, default=1e-3
