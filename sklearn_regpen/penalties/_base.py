@@ -118,3 +118,14 @@ class Penalty:
         if self.active:
             loss = loss + self.scale * self.per_sample(module, x, y, outputs).mean()
         return loss, outputs
+
+    def backward(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor):
+        """Accumulate the gradient of :meth:`objective` into the parameters' ``.grad``.
+
+        The same gradients as ``objective(module, x, y)[0].backward()``, which is what this default
+        does; a penalty whose gradient has a closed form (``l2``) overrides it to skip autograd.
+        Returns ``(loss, outputs)`` with ``loss`` the objective's value, detached.
+        """
+        loss, outputs = self.objective(module, x, y)
+        loss.backward()
+        return loss.detach(), outputs
