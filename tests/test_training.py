@@ -52,6 +52,44 @@ def plain_loop(module, penalty, x, y, epochs, optimizer=torch.optim.Adam):
     return means
 
 
+@pytest.mark.parametrize("name", ["none", "jacobian", "c2c"])
+def test_net_takes_the_steps_of_the_plain_loop(name):
+    x, y = data()
+    penalty = make_penalty(name, alpha=0.1, epsilon=0.1)
+    torch.manual_seed(1)
+    net = make_net(penalty)
+    module = MLP(D, K, (8,))
+    module.load_state_dict(net.module_.state_dict())
+    rng = torch.get_rng_state()
+    losses = []
+    for _ in range(3):
+        net.fit_loop(TensorDataset(x, y), epochs=1)
+        losses.append(net.history[-1, "train_loss"])
+    torch.set_rng_state(rng)
+    expected = plain_loop(module, penalty, x, y, epochs=3)
+    for got, want in zip(net.module_.parameters(), module.parameters()):
+        assert torch.equal(got, want)
+    # the epoch loss is the mean over rows of the batch losses (batches of 32, 32, 32 and 4)
+    torch.testing.assert_close(losses, expected, rtol=1e-12, atol=0)
+    assert net.history[-1, "train_batch_count"] == 4
+
+
+def test_one_host_sync_per_epoch():
+    """skorch's own epoch calls ``loss.item()`` after every batch; ours once per epoch."""
+    x, y = data()
+    net = make_net(make_penalty("none"), optimizer=torch.optim.SGD)  # SGD: no .item() of its own
+    item = torch.Tensor.item
+    calls = []
+
+    def counted(self):
+        calls.append(self)
+        return item(self)
+
+    with mock.patch.object(torch.Tensor, "item", counted):
+        net.fit_loop(TensorDataset(x, y), epochs=2)
+    assert len(calls) == 2
+
+
 def one_grad(penalty, module, x, y, use_backward):
     module.zero_grad(set_to_none=True)
     torch.manual_seed(3)  # the same noise for penalties that draw some
