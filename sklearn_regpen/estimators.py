@@ -292,7 +292,10 @@ class _RegularizedMLP(BaseEstimator):
             )
         x_all = _as_tensor(X, torch.float32, device)
         y_all = self._target_tensor(targets, device)
-        train = TensorDataset(x_all[train_rows], y_all[train_rows])
+        if valid_rows is None:  # every row trains: no second copy of the data
+            train = TensorDataset(x_all, y_all)
+        else:
+            train = TensorDataset(x_all[train_rows], y_all[train_rows])
 
         net = PenalizedNet(
             MLP,
@@ -317,8 +320,7 @@ class _RegularizedMLP(BaseEstimator):
         started = time.perf_counter()
         for epoch in range(1, self.max_iter + 1):
             net.fit_loop(train, epochs=1)
-            batches = net.history[-1, "batches"]
-            loss = sum(b["train_loss"] * b["train_batch_size"] for b in batches) / len(train_rows)
+            loss = net.history[-1, "train_loss"]  # mean over the epoch's rows of batch losses
             if not np.isfinite(loss):
                 raise TrainingDivergedError(
                     f"Training diverged: the loss became {loss} at epoch {epoch} "
