@@ -7,8 +7,12 @@ ours:
 * the penalty, hooked into :meth:`PenalizedNet.train_step_single` (in skorch's ``get_loss`` the
   input has no gradient, so input-space penalties cannot live there);
 * in-memory batches: the data is converted to tensors on the training device once per fit, and
-  each epoch slices a random permutation of it, instead of going through a ``DataLoader`` that
-  collates one row at a time.
+  each epoch gathers the rows of a random permutation of it, batch by batch, instead of going
+  through a ``DataLoader`` that collates one row at a time;
+* a lean training epoch: one optimizer step per batch with no closure, no per-batch callbacks or
+  history rows, and the epoch's loss summed on the device and read once per epoch. skorch's own
+  epoch spends a host sync (``loss.item()``) and several history and callback calls on every
+  batch, which costs more than the step itself for small networks and stalls a GPU.
 
 The estimators (``estimators.py``) drive the epochs by calling ``fit_loop(..., epochs=1)``, so that
 stopping rules, best-weight restoring and divergence checks are ordinary Python around it rather
@@ -48,20 +52,29 @@ class InMemoryBatches:
         for start in range(0, n, self.batch_size):
             if order is None:
                 rows = slice(start, start + self.batch_size)
-            else:
+                x, y = self.x[rows], None if self.y is None else self.y[rows]
+            else:  # index_select gathers like x[rows], with less overhead per call
                 rows = order[start : start + self.batch_size]
-            yield self.x[rows], None if self.y is None else self.y[rows]
+                x = self.x.index_select(0, rows)
+                y = None if self.y is None else self.y.index_select(0, rows)
+            yield x, y
 
 
 class PenalizedNet(NeuralNet):
     """A skorch ``NeuralNet`` whose training objective is ``penalty.objective``.
+
+    Training epochs differ from skorch's in what they record: no per-batch history and no
+    per-batch callbacks (``on_batch_begin``, ``on_batch_end``, ``on_grad_computed``); the history of
+    each epoch holds ``train_loss``, the mean over the epoch's rows of the batch objectives, and
+    ``train_batch_count``. Epoch callbacks, validation and prediction are skorch's.
 
     Parameters
     ----------
     *args, **kwargs
         As for ``skorch.NeuralNet``.
     penalty : Penalty
-        Supplies both the data loss and the regularizer (see :meth:`Penalty.objective`).
+        Supplies both the data loss and the regularizer (see :meth:`Penalty.objective`) and the
+        gradient of the two (:meth:`Penalty.backward`).
     """
 
     def __init__(self, *args, penalty: Penalty, **kwargs):
@@ -72,11 +85,33 @@ class PenalizedNet(NeuralNet):
         return self.penalty.data_loss(y_pred, y_true).mean()
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
         x, y = batch
-        loss, outputs = self.penalty.objective(self.module_, x, y)
-        loss.backward()
+        loss, outputs = self.penalty.backward(self.module_, x, y)
         return {"loss": loss, "y_pred": outputs}
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step: zero the gradients, compute them, step (no closure)."""
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self._step_optimizer(None)
+        return step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """A training epoch whose loss stays on the device until the epoch ends.
+
+        Validation epochs are skorch's.
+        """
+        if iterator is None or not training:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        self._set_training(True)
+        losses, sizes = [], []
+        for batch in iterator:
+            losses.append(step_fn(batch, **fit_params)["loss"])
+            sizes.append(len(batch[0]))
+        weights = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
+        mean = torch.stack(losses).double() @ weights / sum(sizes)
+        self.history.record(prefix + "_loss", mean.item())  # the epoch's one host sync
+        self.history.record(prefix + "_batch_count", len(sizes))
 
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, TensorDataset):

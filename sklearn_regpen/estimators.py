@@ -306,9 +306,13 @@ class _RegularizedMLP(BaseEstimator):
             # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
             net.set_params(lr=self.learning_rate_init)
             net.initialize_optimizer()
+        if valid_rows is None:  # every row trains: no second copy of the data
+            train = TensorDataset(x_all, y_all)
+        else:
+            train = TensorDataset(x_all[train_rows], y_all[train_rows])
         converged = run_epochs(
             net,
-            TensorDataset(x_all[train_rows], y_all[train_rows]),
+            train,
             progress,
             max_epochs=1 if incremental else self.max_iter,
             tol=self.tol,

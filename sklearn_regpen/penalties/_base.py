@@ -213,3 +213,14 @@ class Penalty:
         """
         outputs = module(x)
         return outputs, (self.per_sample(module, x, y, outputs) if self.active else None)
+
+    def backward(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor):
+        """Accumulate the gradient of :meth:`objective` into the parameters' ``.grad``.
+
+        The same gradients as ``objective(module, x, y)[0].backward()``, which is what this default
+        does; a penalty whose gradient has a closed form (``l2``) overrides it to skip autograd.
+        Returns ``(loss, outputs)`` with ``loss`` the objective's value, detached.
+        """
+        loss, outputs = self.objective(module, x, y)
+        loss.backward()
+        return loss.detach(), outputs
