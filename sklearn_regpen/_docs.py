@@ -10,7 +10,9 @@ def _penalty_lines() -> str:
     for name, cls in PENALTIES.items():
         summary = cls.__doc__.strip().split("\n\n")[0]
         summary = " ".join(summary.split()).split(": ", 1)[-1]
-        knobs = [k for k, used in (("alpha", cls.uses_alpha), ("epsilon", cls.uses_epsilon)) if used]
+        knobs = [
+            k for k, used in (("alpha", cls.uses_alpha), ("epsilon", cls.uses_epsilon)) if used
+        ]
         lines.append(f"        - ``{name!r}`` ({', '.join(knobs) or 'no knob'}): {summary}")
     return "\n".join(lines)
 

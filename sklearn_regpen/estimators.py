@@ -155,11 +155,14 @@ class _RegularizedMLP(BaseEstimator):
         self.verbose = verbose
         self.penalty_options = penalty_options
 
-    # -- penalty options, also routable skorch-style as ``penalty__<option>`` -----------------------
+    # -- penalty options, also routable skorch-style as ``penalty__<option>`` ----------------------
     def set_params(self, **params):
         """Set parameters; ``penalty__<option>=value`` sets one entry of ``penalty_options``."""
-        routed = {k[len(PENALTY_PREFIX):]: params.pop(k) for k in list(params)
-                  if k.startswith(PENALTY_PREFIX)}
+        routed = {
+            k[len(PENALTY_PREFIX) :]: params.pop(k)
+            for k in list(params)
+            if k.startswith(PENALTY_PREFIX)
+        }
         super().set_params(**params)
         if routed:
             self.penalty_options = {**(self._options_dict()), **routed}
@@ -178,13 +181,15 @@ class _RegularizedMLP(BaseEstimator):
     def _make_penalty(self):
         """The penalty this estimator trains with; a clear ValueError for a bad name or option."""
         try:
-            return make_penalty(self.penalty, self.alpha, self.epsilon, task=self._task,
-                                **self._options_dict())
+            return make_penalty(
+                self.penalty, self.alpha, self.epsilon, task=self._task, **self._options_dict()
+            )
         except ValueError as error:
-            raise ValueError(f"{error} (penalty options come from penalty_options or "
-                             f"{PENALTY_PREFIX}<option>)") from None
+            raise ValueError(
+                f"{error} (penalty options come from penalty_options or {PENALTY_PREFIX}<option>)"
+            ) from None
 
-    # -- subclass hooks -----------------------------------------------------------------------------
+    # -- subclass hooks ----------------------------------------------------------------------------
     def _encode_targets(self, y, classes, continuing: bool):
         """Return ``(targets, n_outputs, fitted_attributes)`` for validated ``y``."""
         raise NotImplementedError
@@ -199,7 +204,7 @@ class _RegularizedMLP(BaseEstimator):
         """Validation score of raw outputs against encoded targets (higher is better)."""
         raise NotImplementedError
 
-    # -- fitting ------------------------------------------------------------------------------------
+    # -- fitting -----------------------------------------------------------------------------------
     def fit(self, X, y):
         """Train the network on ``X`` (n_samples, n_features) and ``y``; returns ``self``.
 
@@ -352,7 +357,7 @@ class _RegularizedMLP(BaseEstimator):
             delattr(self, name)
         self.__dict__.pop("_progress", None)
 
-    # -- prediction ---------------------------------------------------------------------------------
+    # -- prediction --------------------------------------------------------------------------------
     @staticmethod
     def _outputs(net, x: torch.Tensor) -> np.ndarray:
         return net.forward(TensorDataset(x)).numpy().astype(np.float64)
@@ -461,7 +466,7 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         return float(np.mean(outputs.argmax(axis=1)[labelled] == targets[labelled]))
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
+        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
         return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
@@ -506,16 +511,22 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
 
     def _encode_targets(self, y, classes, continuing):
         if self.semi_supervised:
-            raise ValueError("semi_supervised=True is for the classifier: regression targets "
-                             "have no unlabelled marker")
+            raise ValueError(
+                "semi_supervised=True is for the classifier: regression targets "
+                "have no unlabelled marker"
+            )
         targets = np.asarray(y, dtype=np.float32)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if continuing and n_outputs != self.n_outputs_:
             raise ValueError(f"y has {n_outputs} outputs; the fitted model has {self.n_outputs_}")
-        return targets.reshape(len(targets), n_outputs), n_outputs, {
-            "n_outputs_": n_outputs,
-            "_y_ndim": targets.ndim,
-        }
+        return (
+            targets.reshape(len(targets), n_outputs),
+            n_outputs,
+            {
+                "n_outputs_": n_outputs,
+                "_y_ndim": targets.ndim,
+            },
+        )
 
     def _target_tensor(self, targets, device):
         return _as_tensor(targets, torch.float32, device)

@@ -25,7 +25,7 @@ from sklearn_regpen._training import PenalizedNet
 FAST = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0, learning_rate_init=0.01)
 
 
-# -- continuing fits ---------------------------------------------------------------------------------
+# -- continuing fits -------------------------------------------------------------------------------
 def test_warm_start_continues_from_the_previous_weights(blobs):
     X, y = blobs
     warm = RegularizedMLPClassifier(warm_start=True, **FAST).fit(X, y)
@@ -105,12 +105,17 @@ def test_keyboard_interrupt_before_any_epoch_leaves_it_unfitted(blobs, monkeypat
         clf.predict(X)
 
 
-# -- persistence -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dump, load", [
-    (pickle.dumps, pickle.loads),
-    (lambda m: (joblib.dump(m, buf := io.BytesIO()), buf.getvalue())[1],
-     lambda b: joblib.load(io.BytesIO(b))),
-])
+# -- persistence -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "dump, load",
+    [
+        (pickle.dumps, pickle.loads),
+        (
+            lambda m: (joblib.dump(m, buf := io.BytesIO()), buf.getvalue())[1],
+            lambda b: joblib.load(io.BytesIO(b)),
+        ),
+    ],
+)
 def test_pickle_and_joblib_round_trips_predict_identically(blobs, dump, load):
     X, y = blobs
     clf = RegularizedMLPClassifier(penalty="jacobian", alpha=0.1, **FAST).fit(X, y)
@@ -134,21 +139,25 @@ def test_model_recorded_on_cuda_loads_on_a_cpu_only_machine(blobs):
     np.testing.assert_array_equal(restored.predict(X), expected)
 
 
-# -- tables and pipelines ----------------------------------------------------------------------------
+# -- tables and pipelines --------------------------------------------------------------------------
 def test_mixed_frame_through_a_column_transformer():
     rng = np.random.default_rng(0)
     n = 200
-    frame = pd.DataFrame({
-        "age": rng.normal(40, 10, n),
-        "income": rng.lognormal(10, 1, n),
-        "city": rng.choice(["paris", "rome", "oslo"], n),
-        "member": rng.choice([True, False], n),
-    })
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": rng.lognormal(10, 1, n),
+            "city": rng.choice(["paris", "rome", "oslo"], n),
+            "member": rng.choice([True, False], n),
+        }
+    )
     y = np.where((frame["age"] > 45) | (frame["city"] == "oslo"), "yes", "no")
-    prep = ColumnTransformer([
-        ("num", StandardScaler(), ["age", "income"]),
-        ("cat", OneHotEncoder(), ["city", "member"]),
-    ])
+    prep = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["age", "income"]),
+            ("cat", OneHotEncoder(), ["city", "member"]),
+        ]
+    )
     net = RegularizedMLPClassifier(penalty="c2c", alpha=1.0, **{**FAST, "max_iter": 100})
     pipe = make_pipeline(prep, net)
     scores = cross_validate(pipe, frame, y, cv=3)["test_score"]
@@ -156,11 +165,14 @@ def test_mixed_frame_through_a_column_transformer():
     assert set(pipe.fit(frame, y).predict(frame)) <= {"yes", "no"}
 
 
-@pytest.mark.parametrize("labels", [
-    np.array([False, True]),
-    np.array([3, 7]),
-    np.array(["neg", "pos"], dtype=object),
-])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([False, True]),
+        np.array([3, 7]),
+        np.array(["neg", "pos"], dtype=object),
+    ],
+)
 def test_binary_labels_of_any_type(blobs, labels):
     X, y = blobs
     target = labels[(y > 0).astype(int)]
@@ -180,7 +192,9 @@ def test_float32_and_float64_inputs_agree(blobs):
 def test_sparse_input_is_densified(blobs):
     X, y = blobs
     dense = RegularizedMLPClassifier(**FAST).fit(X, y).predict_proba(X)
-    sparse = RegularizedMLPClassifier(**FAST).fit(sp.csr_matrix(X), y).predict_proba(sp.csr_matrix(X))
+    sparse = (
+        RegularizedMLPClassifier(**FAST).fit(sp.csr_matrix(X), y).predict_proba(sp.csr_matrix(X))
+    )
     np.testing.assert_allclose(sparse, dense, atol=1e-6)
 
 
@@ -207,15 +221,27 @@ def test_clone_keeps_parameters_not_fit(blobs):
     assert not hasattr(clone(fitted), "_progress")
 
 
-# -- bad input: one row of the README table each ---------------------------------------------------------
+# -- bad input: one row of the README table each ---------------------------------------------------
 BAD_INPUT = [
-    ("NaN in X", lambda X, y: (np.where(np.eye(*X.shape) > 0, np.nan, X), y), "Input X contains NaN"),
-    ("inf in X", lambda X, y: (np.where(np.eye(*X.shape) > 0, np.inf, X), y), "Input X contains infinity"),
+    (
+        "NaN in X",
+        lambda X, y: (np.where(np.eye(*X.shape) > 0, np.nan, X), y),
+        "Input X contains NaN",
+    ),
+    (
+        "inf in X",
+        lambda X, y: (np.where(np.eye(*X.shape) > 0, np.inf, X), y),
+        "Input X contains infinity",
+    ),
     ("empty X", lambda X, y: (X[:0], y[:0]), "0 sample"),
     ("1-D X", lambda X, y: (X[:, 0], y), "Expected 2D array"),
     ("one class", lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
     ("X and y lengths differ", lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
-    ("NaN in y", lambda X, y: (X, np.where(np.arange(len(y)) == 0, np.nan, y)), "Input y contains NaN"),
+    (
+        "NaN in y",
+        lambda X, y: (X, np.where(np.arange(len(y)) == 0, np.nan, y)),
+        "Input y contains NaN",
+    ),
     ("continuous y for the classifier", lambda X, y: (X, y + 0.5), "Unknown label type"),
 ]
 
@@ -232,7 +258,9 @@ def test_bad_input_is_refused_before_training(blobs, case, corrupt, message):
 def test_wrong_number_of_features_at_predict(blobs):
     X, y = blobs
     clf = RegularizedMLPClassifier(**FAST).fit(X, y)
-    with pytest.raises(ValueError, match="X has 5 features, but RegularizedMLPClassifier is expecting 6"):
+    with pytest.raises(
+        ValueError, match="X has 5 features, but RegularizedMLPClassifier is expecting 6"
+    ):
         clf.predict(X[:, :5])
 
 

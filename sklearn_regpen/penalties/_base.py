@@ -84,7 +84,7 @@ class Penalty:
     uses_epsilon: bool = False
     #: whether the per-sample term needs labels
     needs_labels: bool = False
-    #: where a search over ``alpha`` / ``epsilon`` should look (inputs standardized); see ``search.py``
+    #: where a search over ``alpha`` / ``epsilon`` should look (standardized inputs; search.py)
     alpha_range: tuple[float, float] | None = None
     epsilon_range: tuple[float, float] | None = None
 
@@ -158,7 +158,7 @@ class Penalty:
 
     # -- shared machinery -------------------------------------------------------------------------
     def output(self, z: torch.Tensor) -> torch.Tensor:
-        """The map ``f`` output-space penalties compare: probabilities, or raw regression outputs."""
+        """The map ``f`` output-space penalties compare: probabilities, or regression outputs."""
         return z.softmax(dim=1) if self.task == "classification" else z
 
     def data_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -176,7 +176,7 @@ class Penalty:
 
     @property
     def scale(self) -> float:
-        """The factor in front of the per-sample term: ``alpha``, or 1 if this penalty ignores it."""
+        """The factor of the per-sample term: ``alpha``, or 1 if this penalty ignores it."""
         return self.alpha if self.uses_alpha else 1.0
 
     @property
@@ -185,7 +185,7 @@ class Penalty:
         return self.scale > 0
 
     def __call__(self, module: nn.Module, x: torch.Tensor, y=None, *, outputs=None):
-        """``alpha`` times the batch mean of :meth:`per_sample` (or the terms, ``reduction="none"``)."""
+        """``alpha`` times the batch mean of :meth:`per_sample` (the terms if reduction="none")."""
         self.check_labels(y)
         term = self.scale * self.per_sample(module, x, y, outputs)
         return term.mean() if self.reduction == "mean" else term

@@ -8,7 +8,7 @@ from ._base import Penalty
 
 
 class NoisePenalty(Penalty):
-    """``noise``: the data loss is evaluated at ``x + epsilon * n``, ``n ~ N(0, I)`` fresh each step.
+    """``noise``: the data loss is evaluated at ``x + epsilon * n``, ``n ~ N(0, I)`` each step.
 
     ``alpha`` is unused: the noise level ``epsilon`` is the only knob. Called on its own the
     penalty returns ``loss(x + epsilon n, y) - loss(x, y)``, the amount noise adds to the clean
