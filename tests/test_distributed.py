@@ -18,13 +18,15 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
+from rich.console import Console
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from sklearn_regpen import RegularizedMLPClassifier
-from sklearn_regpen._dask import local_cluster, replicated_inputs
+from sklearn_regpen.__main__ import _parse_args, main, run_sweep
+from sklearn_regpen._dask import dask_backend, local_cluster, replicated_inputs
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -149,10 +151,50 @@ def test_worker_thread_counts(blobs, client):
     assert outcome == (1, 2, 1)
     assert client.submit(_fit_and_count_threads, None, X, y, pure=False).result(
         timeout=TIMEOUT) == (1, 1, 1)
-    # joblib's process workers get an equal share of the cores
-    share = max(1, joblib.cpu_count() // 2)
+    # joblib's process workers get an equal share of the cores (unless OMP_NUM_THREADS says)
+    share = int(os.environ.get("OMP_NUM_THREADS", max(1, joblib.cpu_count() // 2)))
     counts = joblib.Parallel(n_jobs=2)(joblib.delayed(torch.get_num_threads)() for _ in range(4))
     assert counts == [share] * 4
+
+
+QUICK = ["--dataset", "iris", "--per-class", "10", "--penalties", "none,l2", "--grid-size", "2",
+         "--cv", "2", "--max-iter", "20", "--hidden", "8", "--n-jobs", "1"]
+
+
+def _sweep(argv):
+    """What ``main(argv)`` computes, as rows, without the printing."""
+    return run_sweep(_parse_args(argv), Console(quiet=True))
+
+
+def _without_times(rows):
+    return [{k: v for k, v in row.items() if k != "fit_seconds"} for row in rows]
+
+
+def test_main_job_on_a_running_cluster_ranks_as_without_it(client):
+    on_dask = _in_thread(lambda: _sweep([*QUICK, "--scheduler", client.scheduler.address]))
+    assert _without_times(on_dask) == _without_times(_sweep(QUICK))
+
+
+def test_main_job_starts_and_closes_its_own_cluster(capsys):
+    assert _in_thread(lambda: main([*QUICK, "--dask"])) == 0
+    out = capsys.readouterr().out
+    assert "Dask scheduler tcp://127.0.0.1:" in out and "worker threads: 1" in out
+    assert "Penalty sweep, ranked by cross-validation accuracy" in out
+
+
+def test_a_scheduler_that_trims_broadcast_copies_is_flagged(client):
+    shared = [np.zeros(1000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with dask_backend(client.scheduler.address, scatter=shared):  # ours keeps every copy
+            pass
+    client.amm.start()
+    try:
+        with pytest.warns(RuntimeWarning, match="Active Memory Manager"):
+            with dask_backend(client.scheduler.address, scatter=shared):
+                pass
+    finally:
+        client.amm.stop()
 
 
 class _Gate(TransformerMixin, BaseEstimator):
@@ -191,7 +233,7 @@ def test_a_worker_killed_mid_search_does_not_lose_the_search(blobs, client):
     folds, shared = replicated_inputs(X, y, StratifiedKFold(3))
     reference = _search(gated(None), grid, cv=folds).fit(X, y)
     client.wait_for_workers(2, timeout=TIMEOUT)
-    workers = set(client.run(os.getpid).values())
+    workers = {pid: address for address, pid in client.run(os.getpid).items()}
 
     def on_dask():
         with joblib.parallel_backend("dask", client=client, scatter=shared):
@@ -213,6 +255,10 @@ def test_a_worker_killed_mid_search_does_not_lose_the_search(blobs, client):
         pool.shutdown(wait=False)
 
     assert victim not in set(client.run(os.getpid).values())
+    # the scheduler saw the worker leave while it was running a fit, and ran that fit again
+    removals = [event for _, event in client.get_events(workers[victim])
+                if event.get("action") == "remove-worker"]
+    assert removals and removals[0]["processing-tasks"]
     assert len(search.cv_results_["params"]) == len(reference.cv_results_["params"])
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     _assert_same_search(search, reference)
