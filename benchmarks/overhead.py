@@ -198,7 +198,7 @@ def memory_table(n_rows: int, epochs: int, threads: int | None) -> str:
         reference = m["array"] + m["state"]
         growth = m["growth"]
         lines.append(f"| {method} | {growth / 2**20:.0f} MiB | {growth / reference:.2f}x |")
-    ref_line = (f"\nReference: float32 array {m['array'] / 2**20:.0f} MiB + model and Adam state "
+    ref_line = (f"\n\nReference: float32 array {m['array'] / 2**20:.0f} MiB + model and Adam state "
                 f"{m['state'] / 2**20:.1f} MiB ({n_rows:,} x 784, {epochs} epochs, "
                 "one subprocess per method).")
     return "\n".join(lines) + ref_line
@@ -265,10 +265,10 @@ def main(argv=None) -> None:
           f"{platform.python_version()}\n")
     if "overhead" not in skip:
         print("## Training-loop overhead (time per fit / hand-written torch loop)\n")
-        print(overhead_table(shapes, repeats), "\n", flush=True)
+        print(overhead_table(shapes, repeats) + "\n", flush=True)
     if "memory" not in skip:
         print("## Peak memory during a fit on MNIST-sized data\n")
-        print(memory_table(mem_rows, mem_epochs, args.threads), "\n", flush=True)
+        print(memory_table(mem_rows, mem_epochs, args.threads) + "\n", flush=True)
     if "l2" not in skip:
         print("## l2 cost (time per fit / penalty=\"none\")\n")
         print(l2_table(l2_rows, l2_repeats, l2_epochs), flush=True)
