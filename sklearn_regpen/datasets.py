@@ -43,7 +43,8 @@ def per_class_split(X, y, n_per_class: int, random_state=0):
         rows = np.flatnonzero(y == label)
         if len(rows) <= n_per_class:
             raise ValueError(
-                f"class {label!r} has {len(rows)} rows: fewer than n_per_class + 1 = {n_per_class + 1}"
+                f"class {label!r} has {len(rows)} rows: fewer than "
+                f"n_per_class + 1 = {n_per_class + 1}"
             )
         train.extend(rng.choice(rows, n_per_class, replace=False))
     mask = np.zeros(len(y), dtype=bool)

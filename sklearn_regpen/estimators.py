@@ -5,21 +5,19 @@ Design: composition, not inheritance. The estimators are thin scikit-learn-nativ
 encode labels, seed torch, and build a skorch net (``_training.PenalizedNet``) inside ``fit``,
 stored as ``net_``. Subclassing skorch's ``NeuralNetClassifier`` instead would inherit what makes
 plain skorch nets fail scikit-learn's estimator checks (fitted attributes set in ``__init__``, no
-input validation, a default validation split, early stopping by ``KeyboardInterrupt``). The
-epoch loop lives here, around ``net_.fit_loop(..., epochs=1)``, so that stopping rules and the
+input validation, a default validation split, early stopping by ``KeyboardInterrupt``). The epoch
+loop (``_loop.run_epochs``) drives ``net_.fit_loop(..., epochs=1)``, so stopping rules and the
 divergence check are plain Python.
 """
 
 from __future__ import annotations
 
-import copy
-import sys
-import time
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -31,106 +29,19 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
 
+from ._docs import ESTIMATOR_DOC, _penalty_lines
+from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._training import PenalizedNet
 from .modules import ACTIVATIONS, MLP
 from .penalties import PENALTIES, make_penalty
 
+__all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
 
-class TrainingDivergedError(ValueError):
-    """The training loss stopped being finite; the estimator is left unfitted."""
+#: the prefix that routes ``set_params`` keys into ``penalty_options``, as in skorch
+PENALTY_PREFIX = "penalty__"
 
-
-def _penalty_lines() -> str:
-    lines = []
-    for name, cls in PENALTIES.items():
-        summary = cls.__doc__.strip().split("\n\n")[0]
-        summary = " ".join(summary.split()).split(": ", 1)[-1]
-        knobs = [k for k, used in (("alpha", cls.uses_alpha), ("epsilon", cls.uses_epsilon)) if used]
-        lines.append(f"        - ``{name!r}`` ({', '.join(knobs) or 'no knob'}): {summary}")
-    return "\n".join(lines)
-
-
-_DOC = """{summary}
-
-    A multi-layer perceptron trained with Adam on {loss} plus an input-space penalty, built on
-    skorch and PyTorch. Parameter names follow scikit-learn's ``{sklearn_name}`` where the meaning
-    is the same, so the two can be swapped in a grid.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Width of each hidden layer.
-    activation : {{"relu", "tanh", "logistic", "identity"}}, default="relu"
-        Hidden-layer non-linearity.
-    penalty : str, default="l2"
-        The regularizer. ``alpha`` is its strength (the batch mean of the per-sample term is
-        multiplied by ``alpha``) and ``epsilon`` its noise standard deviation or radius, for those
-        that use them. ``f`` is {f_meaning}, ``J = df/dx``, ``n ~ N(0, I)`` drawn each step:
-
-{penalties}
-
-        Exact Jacobian norms cost ``min(n_features, n_outputs)`` extra differentiated passes per
-        step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
-    alpha : float, default=1e-4
-        Strength of the penalty, >= 0. With ``penalty="l2"`` it is exactly scikit-learn's MLP
-        ``alpha``. Useful ranges differ by penalty: search it on a log grid.
-    epsilon : float, default=0.1
-        Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``) or perturbation radius, in
-        the units of the (scaled) inputs; > 0 where used, ignored otherwise. Not Adam's stability
-        constant, which scikit-learn's ``MLPClassifier`` calls ``epsilon``.
-    batch_size : int, default=200
-        Rows per optimizer step (clipped to the number of training rows).
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs.
-    tol : float, default=1e-4
-        Improvement of the training loss (or of the validation score with ``early_stopping``)
-        below which an epoch counts as no improvement.
-    n_iter_no_change : int, default=10
-        Training stops after more than this many epochs without improvement.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training rows, stop when their {score_name} stops
-        improving, and keep the weights of the best epoch.
-    validation_fraction : float, default=0.1
-        Share of the training rows held out when ``early_stopping=True``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialization, batch order, validation split and penalty noise. With an int,
-        fits on CPU are repeatable. torch's global random state is left as it was.
-    device : {{"cpu", "cuda", "auto"}}, default="cpu"
-        Where to train; ``"auto"`` picks CUDA when available.
-    n_threads : int or None, default=None
-        torch's CPU thread count during ``fit`` and ``predict``, restored afterwards; None leaves
-        torch's setting alone. Set it to 1 when several fits share a machine (parallel searches
-        on Dask workers) to avoid oversubscribing the cores; joblib's default process workers
-        already get their share of threads.
-    verbose : bool or int, default=False
-        Print the loss of every epoch.
-
-    Attributes
-    ----------
-{attributes}
-    n_features_in_ : int
-        Number of input features.
-    feature_names_in_ : ndarray of str
-        Column names, when ``X`` was a DataFrame with string column names.
-    loss_curve_ : list of float
-        Training objective (data loss plus penalty) of each epoch.
-    validation_scores_ : list of float or None
-        {score_name} on the held-out rows per epoch when ``early_stopping``, else None.
-    best_loss_ : float or None
-        Lowest training loss, when not ``early_stopping``.
-    best_validation_score_ : float or None
-        Best validation score, when ``early_stopping``.
-    n_iter_ : int
-        Epochs run.
-    net_ : skorch.NeuralNet
-        The fitted skorch net; ``net_.module_`` is the torch module.
-
-    Examples
-    --------
-{examples}
-"""
+#: sparse input: other formats are converted to CSR (so NaN and inf are checked), then densified
+ACCEPT_SPARSE = ("csr", "csc", "coo")
 
 
 @contextmanager
@@ -157,8 +68,13 @@ def _seeded_torch(seed: int, device: torch.device):
 
 
 def _as_tensor(array, dtype, device) -> torch.Tensor:
-    """A new tensor on ``device`` (a copy: the user's array is never shared or written to)."""
-    return torch.tensor(np.asarray(array), dtype=dtype, device=device)
+    """A new tensor on ``device`` (a copy: the user's array is never shared or written to).
+
+    Sparse input is densified: the network's first layer is dense anyway, and one dense copy
+    of the training data is what the in-memory batches need.
+    """
+    array = array.toarray() if sp.issparse(array) else np.asarray(array)
+    return torch.tensor(array, dtype=dtype, device=device)
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -170,7 +86,7 @@ def _resolve_device(device: str) -> torch.device:
 
 
 class _RegularizedMLP(BaseEstimator):
-    """Shared parameters, validation and training loop; subclasses set the task."""
+    """Shared parameters, validation and training; subclasses set the task and the targets."""
 
     _task: str = ""
 
@@ -187,10 +103,13 @@ class _RegularizedMLP(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
+        "penalty_options": [dict, None],
     }
 
     def __init__(
@@ -208,10 +127,13 @@ class _RegularizedMLP(BaseEstimator):
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        warm_start=False,
+        semi_supervised=False,
         random_state=None,
         device="cpu",
         n_threads=None,
         verbose=False,
+        penalty_options=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -225,48 +147,116 @@ class _RegularizedMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
         self.verbose = verbose
+        self.penalty_options = penalty_options
 
-    # -- subclass hooks -----------------------------------------------------------------------------
-    def _encode_targets(self, y):
+    # -- penalty options, also routable skorch-style as ``penalty__<option>`` ----------------------
+    def set_params(self, **params):
+        """Set parameters; ``penalty__<option>=value`` sets one entry of ``penalty_options``."""
+        routed = {
+            k[len(PENALTY_PREFIX) :]: params.pop(k)
+            for k in list(params)
+            if k.startswith(PENALTY_PREFIX)
+        }
+        super().set_params(**params)
+        if routed:
+            self.penalty_options = {**(self._options_dict()), **routed}
+        return self
+
+    def _options_dict(self) -> dict:
+        options = self.penalty_options
+        if options is None:
+            return {}
+        if not isinstance(options, dict):
+            raise ValueError(
+                f"penalty_options must be a dict of the penalty's options, got {options!r}"
+            )
+        return dict(options)
+
+    def _make_penalty(self):
+        """The penalty this estimator trains with; a clear ValueError for a bad name or option."""
+        try:
+            return make_penalty(
+                self.penalty, self.alpha, self.epsilon, task=self._task, **self._options_dict()
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{error} (penalty options come from penalty_options or {PENALTY_PREFIX}<option>)"
+            ) from None
+
+    # -- subclass hooks ----------------------------------------------------------------------------
+    def _encode_targets(self, y, classes, continuing: bool):
         """Return ``(targets, n_outputs, fitted_attributes)`` for validated ``y``."""
         raise NotImplementedError
 
     def _target_tensor(self, targets, device) -> torch.Tensor:
         raise NotImplementedError
 
+    def _check_unlabelled(self, targets, penalty) -> None:
+        """Refuse unlabelled rows the penalty cannot use (only classifiers have them)."""
+
     def _score_outputs(self, outputs: np.ndarray, targets) -> float:
         """Validation score of raw outputs against encoded targets (higher is better)."""
         raise NotImplementedError
 
-    # -- fitting ------------------------------------------------------------------------------------
+    # -- fitting -----------------------------------------------------------------------------------
     def fit(self, X, y):
-        """Train the network on ``X`` (n_samples, n_features) and ``y``; returns ``self``."""
+        """Train the network on ``X`` (n_samples, n_features) and ``y``; returns ``self``.
+
+        Parameters are checked and the data validated before any training; nothing passed in is
+        modified. A loss that stops being finite raises :class:`TrainingDivergedError` and leaves
+        the estimator unfitted. On ``KeyboardInterrupt`` the estimator keeps the weights of the
+        last completed epoch (it can predict) and the interrupt propagates.
+        """
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X, y, *, incremental: bool, classes=None):
         self._validate_params()
         hidden = self._check_hidden_layer_sizes()
+        continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         X, y = validate_data(
             self,
             X,
             y,
+            reset=not continuing,
+            accept_sparse=ACCEPT_SPARSE,
             dtype=(np.float32, np.float64),
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
         try:
-            targets, n_outputs, target_attrs = self._encode_targets(y)
-            penalty = make_penalty(self.penalty, self.alpha, self.epsilon, task=self._task)
-            device = _resolve_device(self.device)
+            targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
+            penalty = self._make_penalty()
+            self._check_unlabelled(targets, penalty)
+            device = self.net_.device if continuing else _resolve_device(self.device)
+            device = torch.device(device)
+            progress = self._progress if continuing else Progress()
+            # a different stream for each continuation, so noise and batch order never repeat
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            seed = (seed + progress.n_iter) % np.iinfo(np.int32).max
             with _seeded_torch(seed, device), _torch_threads(self.n_threads):
-                fitted = self._train(X, targets, n_outputs, hidden, penalty, device, seed)
+                net = self.net_ if continuing else self._build_net(X.shape[1], n_outputs, hidden)
+                self._train(net, X, targets, penalty, progress, device, seed, incremental)
+        except KeyboardInterrupt:
+            if progress.n_iter and "net" in locals():
+                self._publish(net, progress, target_attrs)
+                warnings.warn(
+                    f"fit interrupted: the model keeps the weights of epoch {progress.n_iter}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            else:
+                self._forget_fit()
+            raise
         except BaseException:
             self._forget_fit()
             raise
-        for name, value in {**target_attrs, **fitted}.items():
-            setattr(self, name, value)
+        self._publish(net, progress, target_attrs)
         return self
 
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
@@ -278,98 +268,96 @@ class _RegularizedMLP(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _forget_fit(self):
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-            delattr(self, name)
-
-    def _train(self, X, targets, n_outputs, hidden, penalty, device, seed) -> dict:
-        train_rows = np.arange(len(X))
-        valid_rows = None
-        if self.early_stopping:
-            stratify = targets if self._task == "classification" else None
-            train_rows, valid_rows = train_test_split(
-                train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-            )
-        x_all = _as_tensor(X, torch.float32, device)
-        y_all = self._target_tensor(targets, device)
-        if valid_rows is None:  # every row trains: no second copy of the data
-            train = TensorDataset(x_all, y_all)
-        else:
-            train = TensorDataset(x_all[train_rows], y_all[train_rows])
-
+    def _build_net(self, n_features: int, n_outputs: int, hidden) -> PenalizedNet:
         net = PenalizedNet(
             MLP,
-            module__n_features=X.shape[1],
+            module__n_features=n_features,
             module__n_outputs=n_outputs,
             module__hidden_layer_sizes=hidden,
             module__activation=self.activation,
             criterion=torch.nn.Identity,  # unused: the data loss lives with the penalty
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
-            batch_size=min(self.batch_size, len(train_rows)),
+            batch_size=self.batch_size,
             max_epochs=1,
             train_split=None,
             callbacks="disable",
-            device=device,
-            penalty=penalty,
+            device=_resolve_device(self.device),
+            penalty=None,
         )
-        net.initialize()
+        return net.initialize()
 
-        curve, scores = [], []
-        best_loss, best_score, best_state, stall = np.inf, -np.inf, None, 0
-        started = time.perf_counter()
-        for epoch in range(1, self.max_iter + 1):
-            net.fit_loop(train, epochs=1)
-            loss = net.history[-1, "train_loss"]  # mean over the epoch's rows of batch losses
-            if not np.isfinite(loss):
-                raise TrainingDivergedError(
-                    f"Training diverged: the loss became {loss} at epoch {epoch} "
-                    f"(penalty={self.penalty!r}, alpha={self.alpha}, epsilon={self.epsilon}, "
-                    f"learning_rate_init={self.learning_rate_init}). Try a smaller alpha or "
-                    "learning_rate_init, or scale the inputs (StandardScaler)."
-                )
-            curve.append(loss)
-            if self.early_stopping:
-                score = self._score_outputs(
-                    self._outputs(net, x_all[valid_rows]), targets[valid_rows]
-                )
-                scores.append(score)
-                improved = score > best_score + self.tol
-                if score > best_score:
-                    best_score = score
-                    best_state = copy.deepcopy(net.module_.state_dict())
-            else:
-                improved = loss < best_loss - self.tol
-                best_loss = min(best_loss, loss)
-            stall = 0 if improved else stall + 1
-            if self.verbose:
-                extra = f", validation score = {scores[-1]:.6f}" if scores else ""
-                print(
-                    f"Iteration {epoch}, loss = {loss:.8f}{extra} "
-                    f"({time.perf_counter() - started:.1f}s)",
-                    file=sys.stdout,
-                )
-            if stall > self.n_iter_no_change:
-                break
+    def _train(self, net, X, targets, penalty, progress, device, seed, incremental):
+        train_rows, valid_rows = np.arange(X.shape[0]), None
+        if self.early_stopping and not incremental:
+            stratify = targets if self._task == "classification" else None
+            train_rows, valid_rows = train_test_split(
+                train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        x_all = _as_tensor(X, torch.float32, device)
+        y_all = self._target_tensor(targets, device)
+        validate = None
+        if valid_rows is not None:
+            x_valid, y_valid = x_all[valid_rows], targets[valid_rows]
+
+            def validate():
+                return self._score_outputs(self._outputs(net, x_valid), y_valid)
+
+            progress.best_score, progress.stall = -np.inf, 0
+
+        net.penalty = penalty
+        net.batch_size = min(self.batch_size, len(train_rows))
+        if not incremental:
+            # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
+            net.set_params(lr=self.learning_rate_init)
+            net.initialize_optimizer()
+        if valid_rows is None:  # every row trains: no second copy of the data
+            train = TensorDataset(x_all, y_all)
         else:
+            train = TensorDataset(x_all[train_rows], y_all[train_rows])
+        converged = run_epochs(
+            net,
+            train,
+            progress,
+            max_epochs=1 if incremental else self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validate=validate,
+            stop_early=not incremental,
+            describe=f"penalty={self.penalty!r}, alpha={self.alpha}, epsilon={self.epsilon}, "
+            f"learning_rate_init={self.learning_rate_init}",
+            verbose=bool(self.verbose),
+        )
+        if not converged and not incremental:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                 "converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        if best_state is not None:
-            net.module_.load_state_dict(best_state)
-        return {
-            "net_": net,
-            "loss_curve_": curve,
-            "validation_scores_": scores if self.early_stopping else None,
-            "best_loss_": None if self.early_stopping else best_loss,
-            "best_validation_score_": best_score if self.early_stopping else None,
-            "n_iter_": epoch,
-        }
 
-    # -- prediction ---------------------------------------------------------------------------------
+    def _publish(self, net, progress: Progress, target_attrs: dict):
+        """Set the fitted attributes, all at once, from a finished (or interrupted) training."""
+        validating = bool(progress.validation_scores)
+        fitted = {
+            **target_attrs,
+            "net_": net,
+            "loss_curve_": list(progress.loss_curve),
+            "validation_scores_": list(progress.validation_scores) if validating else None,
+            "best_loss_": None if validating else progress.best_loss,
+            "best_validation_score_": progress.best_score if validating else None,
+            "n_iter_": progress.n_iter,
+        }
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        self._progress = progress
+
+    def _forget_fit(self):
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+        self.__dict__.pop("_progress", None)
+
+    # -- prediction --------------------------------------------------------------------------------
     @staticmethod
     def _outputs(net, x: torch.Tensor) -> np.ndarray:
         return net.forward(TensorDataset(x)).numpy().astype(np.float64)
@@ -377,13 +365,35 @@ class _RegularizedMLP(BaseEstimator):
     def _raw_outputs(self, X) -> np.ndarray:
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        X = validate_data(
+            self, X, reset=False, accept_sparse=ACCEPT_SPARSE, dtype=(np.float32, np.float64)
+        )
         with _torch_threads(self.n_threads):
             return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        # CUDA kernels (atomic adds in backward passes) are not bit-for-bit repeatable
+        tags.non_deterministic = self.device != "cpu"
+        return tags
 
-def _classifier_examples() -> str:
-    return """    >>> from sklearn.datasets import load_iris
+
+class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
+    __doc__ = ESTIMATOR_DOC.format(
+        summary="Multi-layer perceptron classifier with an input-space regularizer.",
+        loss="cross-entropy",
+        sklearn_name="MLPClassifier",
+        f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
+        penalties=_penalty_lines(),
+        score_name="accuracy",
+        semi_supervised="""Rows whose label is ``-1`` are unlabelled (scikit-learn's
+        semi-supervised convention): the data loss uses the labelled rows, the penalty all rows,
+        so penalties that need no label (``c2c``, ``vat``, ``kl``, ``jacobian``, ...) learn from
+        unlabelled data too. Off by default because ``-1`` is a common class label ({-1, 1}).""",
+        attributes="""    classes_ : ndarray of shape (n_classes,)
+        Class labels.""",
+        examples="""    >>> from sklearn.datasets import load_iris
     >>> from sklearn_regpen import RegularizedMLPClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = RegularizedMLPClassifier(penalty="jacobian", alpha=0.01, learning_rate_init=0.01,
@@ -391,59 +401,98 @@ def _classifier_examples() -> str:
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.score(X, y) > 0.9
-    True"""
-
-
-class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
-    __doc__ = _DOC.format(
-        summary="Multi-layer perceptron classifier with an input-space regularizer.",
-        loss="cross-entropy",
-        sklearn_name="MLPClassifier",
-        f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
-        penalties=_penalty_lines(),
-        score_name="accuracy",
-        attributes="""    classes_ : ndarray of shape (n_classes,)
-        Class labels.""",
-        examples=_classifier_examples(),
+    True""",
     )
 
     _task = "classification"
 
-    def _encode_targets(self, y):
-        check_classification_targets(y)
-        classes, encoded = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state.
+
+        ``classes`` (all labels that will ever appear) is required on the first call.
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode_targets(self, y, classes, continuing):
+        unlabelled = self._unlabelled_rows(y)
+        labelled = y[~unlabelled]
+        if len(labelled) == 0:
+            raise ValueError("y has no labelled row: every label is -1 (unlabelled)")
+        check_classification_targets(labelled)
+        if continuing:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} differs from the classes of the first fit, "
+                    f"{self.classes_!r}"
+                )
+            classes = self.classes_
+        elif classes is not None:
+            classes = np.unique(classes)
+        else:
+            classes = np.unique(labelled)
+            if len(classes) < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in y; "
+                    f"got one class, {classes[0]!r}"
+                )
+        unknown = np.setdiff1d(labelled, classes)
+        if len(unknown):
+            raise ValueError(f"y contains labels not in classes_: {unknown!r}")
+        targets = np.full(len(y), -1, dtype=np.int64)
+        targets[~unlabelled] = np.searchsorted(classes, labelled)
+        return targets, len(classes), {"classes_": classes}
+
+    def _unlabelled_rows(self, y) -> np.ndarray:
+        """Rows marked -1 when ``semi_supervised`` (else none): scikit-learn's convention."""
+        if not self.semi_supervised or y.dtype.kind not in "iufO":
+            return np.zeros(len(y), dtype=bool)
+        return np.array([label == -1 for label in y], dtype=bool)
+
+    def _check_unlabelled(self, targets, penalty):
+        if penalty.needs_labels and (targets < 0).any():
+            needing_none = sorted(n for n, cls in PENALTIES.items() if not cls.needs_labels)
             raise ValueError(
-                f"The classifier needs samples of at least 2 classes in y; got only {classes[0]!r}"
+                f"penalty={self.penalty!r} needs labels, but y has unlabelled rows (-1); "
+                f"use one that needs none: {needing_none}"
             )
-        return encoded.astype(np.int64), len(classes), {"classes_": classes}
 
     def _target_tensor(self, targets, device):
         return _as_tensor(targets, torch.long, device)
 
     def _score_outputs(self, outputs, targets):
-        return float(np.mean(outputs.argmax(axis=1) == targets))
+        labelled = targets >= 0
+        return float(np.mean(outputs.argmax(axis=1)[labelled] == targets[labelled]))
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
-        logits = self._raw_outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`, computed stably from the logits."""
         logits = self._raw_outputs(X)
         logits -= logits.max(axis=1, keepdims=True)
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def predict(self, X):
         """Most probable class of each row."""
-        return self.classes_[self._raw_outputs(X).argmax(axis=1)]
+        winners = self._raw_outputs(X).argmax(axis=1)
+        return self.classes_[winners]
 
 
-def _regressor_examples() -> str:
-    return """    >>> from sklearn.datasets import make_regression
+class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
+    __doc__ = ESTIMATOR_DOC.format(
+        summary="Multi-layer perceptron regressor with an input-space regularizer.",
+        loss="half the squared error",
+        sklearn_name="MLPRegressor",
+        f_meaning="the raw outputs ``z``",
+        penalties=_penalty_lines(),
+        score_name="R^2",
+        semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
+        attributes="""    n_outputs_ : int
+        Number of targets.""",
+        examples="""    >>> from sklearn.datasets import make_regression
     >>> from sklearn_regpen import RegularizedMLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
     >>> reg = RegularizedMLPRegressor(penalty="c2c", alpha=1.0, epsilon=0.1,
@@ -451,31 +500,33 @@ def _regressor_examples() -> str:
     >>> reg.predict(X[:2]).shape
     (2,)
     >>> reg.score(X, y) > 0.9
-    True"""
-
-
-class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
-    __doc__ = _DOC.format(
-        summary="Multi-layer perceptron regressor with an input-space regularizer.",
-        loss="half the squared error",
-        sklearn_name="MLPRegressor",
-        f_meaning="the raw outputs ``z``",
-        penalties=_penalty_lines(),
-        score_name="R^2",
-        attributes="""    n_outputs_ : int
-        Number of targets.""",
-        examples=_regressor_examples(),
+    True""",
     )
 
     _task = "regression"
 
-    def _encode_targets(self, y):
+    def partial_fit(self, X, y):
+        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state."""
+        return self._fit(X, y, incremental=True)
+
+    def _encode_targets(self, y, classes, continuing):
+        if self.semi_supervised:
+            raise ValueError(
+                "semi_supervised=True is for the classifier: regression targets "
+                "have no unlabelled marker"
+            )
         targets = np.asarray(y, dtype=np.float32)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
-        return targets.reshape(len(targets), n_outputs), n_outputs, {
-            "n_outputs_": n_outputs,
-            "_y_ndim": targets.ndim,
-        }
+        if continuing and n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} outputs; the fitted model has {self.n_outputs_}")
+        return (
+            targets.reshape(len(targets), n_outputs),
+            n_outputs,
+            {
+                "n_outputs_": n_outputs,
+                "_y_ndim": targets.ndim,
+            },
+        )
 
     def _target_tensor(self, targets, device):
         return _as_tensor(targets, torch.float32, device)

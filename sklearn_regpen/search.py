@@ -16,9 +16,8 @@ from .penalties import PENALTIES
 
 def _log_values(bounds: tuple[float, float], n: int) -> list[float]:
     low, high = bounds
-    if n == 1:
-        return [float(np.sqrt(low * high))]
-    return [float(f"{v:.3g}") for v in np.geomspace(low, high, n)]
+    values = [np.sqrt(low * high)] if n == 1 else np.geomspace(low, high, n)
+    return [float(f"{v:.3g}") for v in values]
 
 
 def param_grid(penalties: Iterable[str] | None = None, n_values: int = 3, prefix: str = "") -> list:

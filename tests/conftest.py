@@ -1,6 +1,13 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
+
+# The networks under test are tiny: one thread is faster than two, and it keeps parallel test
+# processes (and other work on a 2-core machine) from oversubscribing the cores.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
@@ -9,6 +16,14 @@ def _seed_torch():
     with torch.random.fork_rng():
         torch.manual_seed(0)
         np.random.seed(0)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    """Tests train for a few epochs on purpose; tests about the warning use ``pytest.warns``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         yield
 
 

@@ -1,7 +1,5 @@
 """The estimators' scikit-learn face: training, parameters, searches, seeding, errors."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,26 +16,34 @@ from sklearn_regpen.penalties import PENALTIES, make_penalty
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0, learning_rate_init=0.01)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-
-
 def own_term(name, model, X, task):
     """The penalty's own per-sample term (alpha=1), averaged on X, for a fitted model."""
     pen = make_penalty(name, alpha=1.0, epsilon=0.3, task=task)
     x = torch.as_tensor(X, dtype=torch.float32)
-    y = torch.as_tensor(model._encoded_y, dtype=torch.long if task == "classification" else torch.float32)
+    y = torch.as_tensor(
+        model._encoded_y, dtype=torch.long if task == "classification" else torch.float32
+    )
     with torch.random.fork_rng():
         torch.manual_seed(0)
         # noise terms: average over several draws so the comparison is about the model, not one draw
         return float(np.mean([pen(model.net_.module_, x, y).item() for _ in range(20)]))
 
 
-STRENGTH = {"l2": 1.0, "jacobian": 1.0, "logit_jacobian": 0.1, "noisy_jacobian": 1.0, "c2c": 30.0,
-            "noise": 0.0}
+STRENGTH = {
+    "l2": 1.0,
+    "jacobian": 1.0,
+    "logit_jacobian": 0.1,
+    "noisy_jacobian": 1.0,
+    "c2c": 30.0,
+    "noise": 0.0,
+    "c2c_adversarial": 30.0,
+    "vat": 30.0,
+    "kl": 30.0,
+    "double_backprop": 1.0,
+    "hsfob": 1.0,
+    "hsfob_db1": 1.0,
+    "hsfob_db2": 1.0,
+}
 
 
 @pytest.mark.parametrize("name", sorted(set(PENALTIES) - {"none"}))
@@ -117,7 +123,9 @@ def test_input_arrays_are_not_modified(blobs):
 
 
 def test_get_set_params_and_clone():
-    clf = RegularizedMLPClassifier(penalty="jacobian", alpha=0.3, epsilon=0.2, hidden_layer_sizes=(8, 4))
+    clf = RegularizedMLPClassifier(
+        penalty="jacobian", alpha=0.3, epsilon=0.2, hidden_layer_sizes=(8, 4)
+    )
     params = clf.get_params()
     assert params["penalty"] == "jacobian" and params["alpha"] == 0.3 and params["epsilon"] == 0.2
     assert clf.set_params(alpha=0.5) is clf and clf.alpha == 0.5
@@ -172,8 +180,9 @@ def test_one_class_is_refused(blobs):
 
 def test_divergence_stops_with_a_clear_error(regression_data):
     X, y = regression_data
-    reg = RegularizedMLPRegressor(hidden_layer_sizes=(16, 16), learning_rate_init=1e6, max_iter=50,
-                                  random_state=0)
+    reg = RegularizedMLPRegressor(
+        hidden_layer_sizes=(16, 16), learning_rate_init=1e6, max_iter=50, random_state=0
+    )
     with pytest.raises(TrainingDivergedError, match="smaller alpha or learning_rate_init"):
         reg.fit(X, y)
     assert not hasattr(reg, "net_") and not hasattr(reg, "n_features_in_")
@@ -181,7 +190,9 @@ def test_divergence_stops_with_a_clear_error(regression_data):
 
 def test_early_stopping_keeps_the_best_epoch(blobs):
     X, y = blobs
-    clf = RegularizedMLPClassifier(early_stopping=True, n_iter_no_change=3, **{**FAST, "max_iter": 200})
+    clf = RegularizedMLPClassifier(
+        early_stopping=True, n_iter_no_change=3, **{**FAST, "max_iter": 200}
+    )
     clf.fit(X, y)
     assert clf.n_iter_ < 200
     assert clf.best_validation_score_ == max(clf.validation_scores_)

@@ -1,26 +1,16 @@
 """The penalties against direct implementations of their formulas (float64, exact autograd).
 
-References are computed row by row with ``torch.autograd.functional.jacobian``, a different code
-path from the vmapped Jacobian-vector products the penalties use; in float64 the two agree to
-rounding (rtol 1e-9), so any error in a formula (a missing softmax, a transposed Jacobian, a wrong
-factor) fails by orders of magnitude.
+References are computed row by row with ``torch.autograd.functional.jacobian``
+(``maths_reference.py``), a different code path from the vmapped Jacobian-vector products the
+penalties use; in float64 the two agree to rounding (rtol 1e-9), so any error in a formula (a
+missing softmax, a transposed Jacobian, a wrong factor) fails by orders of magnitude.
 """
 
 import pytest
 import torch
-from torch.autograd.functional import jacobian as autograd_jacobian
+from maths_reference import TIGHT, B, D, K, grads, row_jacobians, tiny_net
 
 from sklearn_regpen.penalties import PENALTIES, Penalty, make_penalty
-
-D, K, B = 4, 3, 6
-TIGHT = dict(rtol=1e-9, atol=1e-12)
-
-
-def tiny_net():
-    torch.manual_seed(1)
-    return torch.nn.Sequential(
-        torch.nn.Linear(D, 5), torch.nn.Tanh(), torch.nn.Linear(5, K)
-    ).double()
 
 
 @pytest.fixture
@@ -38,16 +28,7 @@ def f_of(net, task):
 
 def exact_sq_norms(fn, x, create_graph=False):
     """||d fn / dx||_F^2 per row, one row at a time."""
-    return torch.stack(
-        [autograd_jacobian(fn, x[i], create_graph=create_graph).square().sum() for i in range(len(x))]
-    )
-
-
-def grads(value, net):
-    """Gradient w.r.t. every parameter (zeros for those the value does not depend on)."""
-    params = list(net.parameters())
-    found = torch.autograd.grad(value, params, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, found)]
+    return row_jacobians(fn, x, create_graph).square().sum(dim=(1, 2))
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -73,7 +54,7 @@ def test_forward_and_reverse_mode_agree():
     wide_in = torch.nn.Sequential(torch.nn.Linear(9, 7), torch.nn.Tanh(), torch.nn.Linear(7, 2))
     for net, d in ((wide_out.double(), 2), (wide_in.double(), 9)):
         x = torch.randn(5, d, dtype=torch.float64)
-        expected = torch.stack([autograd_jacobian(net, x[i]) for i in range(5)])
+        expected = row_jacobians(net, x)
         torch.testing.assert_close(jacobian(net, x), expected, **TIGHT)
 
 
@@ -157,7 +138,7 @@ def test_random_projection_estimate_is_unbiased(batch):
     net = tiny_net()
     exact = make_penalty("jacobian", reduction="none")(net, x).detach()
     pen = make_penalty("jacobian", reduction="none", n_projections=1)
-    draws = torch.stack([pen(net, x).detach() for _ in range(4000)])
+    draws = pen(net, x.repeat(4000, 1)).detach().reshape(4000, B)  # one fresh draw per row
     mean, sem = draws.mean(0), draws.std(0) / 4000**0.5
     assert torch.all((mean - exact).abs() < 4 * sem), (mean, exact, sem)
 

@@ -17,13 +17,38 @@
 | ``logit_jacobian`` | ``||J_z(x)||_F^2`` | thesis "FrobReg" |
 | ``noisy_jacobian`` | ``||J(x + eps n)||_F^2`` | techreport "N+J" |
 | ``c2c`` | ``||f(x) - f(x + eps n)||^2`` | c2c paper eq. 1 |
+| ``c2c_adversarial`` | ``max_{||r|| <= eps} ||f(x) - f(x + r)||^2`` (power iteration) | c2c paper |
+| ``vat`` | ``KL(p(.|x) || p(.|x + r))``, ``||r|| = eps`` by power iteration | Miyato et al. |
+| ``kl`` | ``KL(p(.|x) || p(.|x + eps n))`` | c2c paper, future work |
+| ``double_backprop`` | ``||d loss(x, y) / dx||^2`` | Drucker & LeCun; thesis eq. 49 |
+| ``hsfob`` | ``Tr(J_z^T H J_z) = Tr I(x)``, ``H = diag(p) - p p^T`` | thesis eq. 63 |
+| ``hsfob_db1`` | ``Tr I(x) + ||d loss / dx||^2`` | thesis eq. 65 |
+| ``hsfob_db2`` | ``(Tr I(x))^2 + ||d loss / dx||^2`` | thesis eq. 66 |
+
+Options beyond ``alpha``, ``epsilon``, ``task`` and ``reduction`` are keyword arguments of each
+class and of :func:`make_penalty`; ``PENALTIES[name].option_names()`` lists them:
+``n_projections`` (``jacobian``, ``logit_jacobian``, ``noisy_jacobian``, ``hsfob``,
+``hsfob_db1``, ``hsfob_db2``), ``n_power_iterations`` and ``xi`` (``c2c_adversarial``, ``vat``).
+
+For classification, rows labelled ``-1`` are unlabelled: :meth:`Penalty.objective` averages the
+data loss over the labelled rows and the penalty over all rows; penalties that need labels
+(``noise``, ``double_backprop``, ``hsfob_db1``, ``hsfob_db2``) refuse such batches.
 """
 
 from __future__ import annotations
 
+import difflib
+
 from ._base import Penalty, data_loss
-from .close_to_clean import CloseToCleanPenalty
+from .close_to_clean import AdversarialCloseToCleanPenalty, CloseToCleanPenalty
+from .gradient import (
+    DoubleBackpropPenalty,
+    HessianScaledFrobeniusPenalty,
+    HsfobDB1Penalty,
+    HsfobDB2Penalty,
+)
 from .jacobian import JacobianPenalty, LogitJacobianPenalty, NoisyJacobianPenalty
+from .kl import KLPenalty, VATPenalty
 from .noise import NoisePenalty
 from .weights import L2Penalty, NoPenalty
 
@@ -38,18 +63,53 @@ PENALTIES: dict[str, type[Penalty]] = {
         LogitJacobianPenalty,
         NoisyJacobianPenalty,
         CloseToCleanPenalty,
+        AdversarialCloseToCleanPenalty,
+        VATPenalty,
+        KLPenalty,
+        DoubleBackpropPenalty,
+        HessianScaledFrobeniusPenalty,
+        HsfobDB1Penalty,
+        HsfobDB2Penalty,
     )
 }
 
 
-def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
-    """Build the penalty called ``name``; ``options`` are its own parameters and ``task``.
+#: options every penalty takes besides its own (see :meth:`Penalty.option_names`)
+COMMON_OPTIONS = ("task", "reduction")
 
-    Raises ``ValueError`` naming the known penalties when ``name`` is not one of them.
+
+def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
+    """Build the penalty called ``name``; ``options`` are its own parameters, ``task`` and
+    ``reduction``.
+
+    Raises ``ValueError`` naming the known penalties when ``name`` is not one of them, and naming
+    the penalty's options when an option is not one of them.
+
+    Examples
+    --------
+    >>> make_penalty("vat", alpha=2.0, epsilon=0.5, n_power_iterations=2)
+    VATPenalty(alpha=2.0, epsilon=0.5, task='classification', n_power_iterations=2, xi=0.01)
     """
     if name not in PENALTIES:
         raise ValueError(f"Unknown penalty {name!r}; choose one of {sorted(PENALTIES)}")
-    return PENALTIES[name](alpha, epsilon, **options)
+    cls = PENALTIES[name]
+    known = (*cls.option_names(), *COMMON_OPTIONS)
+    for option in options:
+        if option not in known:
+            close = difflib.get_close_matches(option, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"penalty={name!r} has no option {option!r}; its options are "
+                f"{list(cls.option_names()) or 'none'} (and {', '.join(COMMON_OPTIONS)}).{hint}"
+            )
+    return cls(alpha, epsilon, **options)
 
 
-__all__ = ["PENALTIES", "Penalty", "data_loss", "make_penalty", *(c.__name__ for c in PENALTIES.values())]
+__all__ = [
+    "COMMON_OPTIONS",
+    "PENALTIES",
+    "Penalty",
+    "data_loss",
+    "make_penalty",
+    *(c.__name__ for c in PENALTIES.values()),
+]

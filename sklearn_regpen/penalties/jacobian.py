@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from .._autodiff import jacobian_sq_norm
-from ._base import Penalty
+from ._base import Penalty, check_positive_int
 
 
 class JacobianPenalty(Penalty):
@@ -33,9 +33,7 @@ class JacobianPenalty(Penalty):
 
     def __init__(self, alpha=1.0, epsilon=0.1, *, n_projections=None, **kwargs):
         super().__init__(alpha, epsilon, **kwargs)
-        if n_projections is not None and (not isinstance(n_projections, int) or n_projections < 1):
-            raise ValueError(f"n_projections must be None or a positive int, got {n_projections!r}")
-        self.n_projections = n_projections
+        self.n_projections = check_positive_int("n_projections", n_projections, allow_none=True)
 
     def where(self, x: torch.Tensor) -> torch.Tensor:
         """The point at which the Jacobian is taken."""

@@ -8,7 +8,7 @@ from ._base import Penalty
 
 
 class NoisePenalty(Penalty):
-    """``noise``: the data loss is evaluated at ``x + epsilon * n``, ``n ~ N(0, I)`` fresh each step.
+    """``noise``: the data loss is evaluated at ``x + epsilon * n``, ``n ~ N(0, I)`` each step.
 
     ``alpha`` is unused: the noise level ``epsilon`` is the only knob. Called on its own the
     penalty returns ``loss(x + epsilon n, y) - loss(x, y)``, the amount noise adds to the clean
@@ -30,5 +30,6 @@ class NoisePenalty(Penalty):
         return self.data_loss(module(self.perturb(x)), y) - self.data_loss(clean, y)
 
     def objective(self, module, x, y):
+        self.check_labels(y)
         outputs = module(self.perturb(x))
-        return self.data_loss(outputs, y).mean(), outputs
+        return self.mean_data_loss(outputs, y), outputs

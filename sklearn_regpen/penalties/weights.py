@@ -53,7 +53,7 @@ class L2Penalty(Penalty):
         if not self.active:
             return super().backward(module, x, y)
         outputs = module(x)
-        loss = self.data_loss(outputs, y).mean()
+        loss = self.mean_data_loss(outputs, y)
         loss.backward()
         rate = self.scale / x.shape[0]  # d/dW of 0.5 * alpha * ||W||^2 / B is (alpha / B) * W
         squares = 0.0

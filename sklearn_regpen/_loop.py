@@ -1,0 +1,109 @@
+"""The epoch loop around the skorch net: stopping rules, divergence, best and last good weights.
+
+skorch's ``fit_loop`` runs one epoch at a time here; everything decided between epochs (whether
+the loss is still finite, whether it still improves, which weights to keep) is ordinary Python, so
+that stopping never needs an exception and a ``KeyboardInterrupt`` is never swallowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss stopped being finite; the estimator is left unfitted."""
+
+
+@dataclass
+class Progress:
+    """What training has recorded so far; carried across ``warm_start`` fits and ``partial_fit``."""
+
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    best_loss: float = math.inf
+    best_score: float = -math.inf
+    stall: int = 0
+
+    @property
+    def n_iter(self) -> int:
+        return len(self.loss_curve)
+
+
+def epoch_loss(net) -> float:
+    """Mean training objective over the rows of the epoch the net just ran (``PenalizedNet``
+    records it once per epoch)."""
+    return net.history[-1, "train_loss"]
+
+
+def run_epochs(
+    net,
+    train,
+    progress: Progress,
+    *,
+    max_epochs: int,
+    tol: float,
+    n_iter_no_change: int,
+    validate: Callable[[], float] | None = None,
+    stop_early: bool = True,
+    describe: str = "",
+    verbose: bool = False,
+) -> bool:
+    """Train ``net`` on ``train`` for up to ``max_epochs`` epochs; return whether it converged.
+
+    With ``validate`` (a callable scoring the current module, higher is better) training stops
+    once the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs and the
+    best epoch's weights are restored; without it, the same rule applies to the training loss.
+    ``stop_early=False`` runs all ``max_epochs`` (``partial_fit``). A non-finite loss raises
+    :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the weights of the last
+    completed epoch (or the best one, with ``validate``) before it propagates.
+    """
+    module = net.module_
+    kept: dict = {}  # weights to fall back on: the best epoch (validate) or the last completed one
+    try:
+        converged = _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change,
+                            validate, stop_early, describe, verbose)
+    except KeyboardInterrupt:
+        if kept:
+            module.load_state_dict(kept["state"])
+        raise
+    if validate is not None and kept:
+        module.load_state_dict(kept["state"])
+    return converged
+
+
+def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, validate, stop_early,
+            describe, verbose) -> bool:
+    started = time.perf_counter()
+    for _ in range(max_epochs):
+        net.fit_loop(train, epochs=1)
+        loss = epoch_loss(net)
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(
+                f"Training diverged: the loss became {loss} at epoch {progress.n_iter + 1}"
+                f"{f' ({describe})' if describe else ''}. Try a smaller alpha or "
+                "learning_rate_init, or scale the inputs (StandardScaler)."
+            )
+        progress.loss_curve.append(loss)
+        if validate is not None:
+            score = validate()
+            progress.validation_scores.append(score)
+            improved = score > progress.best_score + tol
+            if score > progress.best_score:
+                progress.best_score = score
+                kept["state"] = copy.deepcopy(net.module_.state_dict())
+        else:
+            improved = loss < progress.best_loss - tol
+            progress.best_loss = min(progress.best_loss, loss)
+            kept["state"] = copy.deepcopy(net.module_.state_dict())
+        progress.stall = 0 if improved else progress.stall + 1
+        if verbose:
+            extra = f", validation score = {score:.6f}" if validate is not None else ""
+            print(f"Iteration {progress.n_iter}, loss = {loss:.8f}{extra} "
+                  f"({time.perf_counter() - started:.1f}s)")
+        if stop_early and progress.stall > n_iter_no_change:
+            return True
+    return False

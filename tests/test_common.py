@@ -1,0 +1,31 @@
+"""scikit-learn's estimator checks on both estimators: defaults and an input-gradient penalty.
+
+Cheap instances (small network, few epochs) keep the run short; every expected failure carries the
+reason a reviewer would accept, and the README lists them.
+"""
+
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
+
+CHEAP = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=0.01, random_state=0)
+
+ESTIMATORS = [
+    RegularizedMLPClassifier(**CHEAP),
+    RegularizedMLPClassifier(penalty="jacobian", alpha=0.1, **CHEAP),
+    RegularizedMLPRegressor(**CHEAP),
+    RegularizedMLPRegressor(penalty="c2c", alpha=1.0, epsilon=0.1, **CHEAP),
+]
+
+#: check name -> reason, for every estimator; see the README's "scikit-learn conformance"
+EXPECTED_FAILURES: dict[str, str] = {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILURES)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
