@@ -4,8 +4,9 @@
     .ci/env python benchmarks/penalty_cost.py --quick    # fewer repeats, for a look
     .ci/env python benchmarks/penalty_cost.py --threads 1 --clock cpu   # on a shared machine
 
-One training step is ``penalty.objective`` + ``backward`` + an Adam step on the techreport's
-network, a 784-1000-1000-10 tanh MLP, with a batch of 128 rows in float32 on the CPU. Every
+One training step is ``penalty.backward`` (the objective's gradient, as the estimators compute
+it) + an Adam step on the techreport's network, a 784-1000-1000-10 tanh MLP, with a batch of 128
+rows in float32 on the CPU. Every
 setting trains its own copy of the same initial network. After a warm-up, the settings are timed
 in interleaved rounds (each round times every setting once, so that a change of machine load
 hits them all alike) and each setting's median over the rounds is divided by the median of
@@ -84,8 +85,7 @@ class Trainer:
 
     def step(self):
         self.optimizer.zero_grad(set_to_none=True)
-        loss, _ = self.penalty.objective(self.module, self.x, self.y)
-        loss.backward()
+        self.penalty.backward(self.module, self.x, self.y)  # the gradient the estimators use
         self.optimizer.step()
 
     def time(self, steps: int, clock=time.perf_counter) -> float:

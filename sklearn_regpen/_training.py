@@ -12,7 +12,8 @@ ours:
 * a lean training epoch: one optimizer step per batch with no closure, no per-batch callbacks or
   history rows, and the epoch's loss summed on the device and read once per epoch. skorch's own
   epoch spends a host sync (``loss.item()``) and several history and callback calls on every
-  batch, which costs more than the step itself for small networks and stalls a GPU.
+  batch: a few percent of a small network's step on a CPU, and on a GPU a stall of the kernel
+  queue at every batch.
 
 The estimators (``estimators.py``) drive the epochs by calling ``fit_loop(..., epochs=1)``, so that
 stopping rules, best-weight restoring and divergence checks are ordinary Python around it rather

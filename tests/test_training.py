@@ -6,6 +6,7 @@ the loss back from the device once per epoch. ``Penalty.backward`` must give the
 ``Penalty.objective``, including ``l2``, whose gradient is added in place rather than by autograd.
 """
 
+import warnings
 from unittest import mock
 
 import pytest
@@ -147,3 +148,25 @@ def test_l2_trains_like_the_explicit_sum_of_squares(optimizer):
         trained.append(list(module.parameters()))
     for a, b in zip(*trained):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_epoch_syncs_a_constant_number_of_times_not_per_batch():
+    """On CUDA the data stays on the device and the host waits on it only once per epoch (the
+    loss read-back; torch may add one for the batch-size weights), not once per batch."""
+    torch.manual_seed(0)
+    x = torch.randn(400, D, device="cuda")
+    y = (x[:, 0] > 0).long()
+    net = make_net(make_penalty("l2", alpha=0.1))
+    net.set_params(device="cuda", batch_size=16)  # 25 batches per epoch
+    net.initialize()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.fit_loop(TensorDataset(x, y), epochs=2)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    syncs = [w for w in caught if "synchroniz" in str(w.message)]
+    assert len(syncs) <= 2 * 3, [str(w.message) for w in syncs]
+    assert all(p.device.type == "cuda" for p in net.module_.parameters())
