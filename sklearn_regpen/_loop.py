@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
+
 
 class TrainingDivergedError(ValueError):
     """The training loss stopped being finite; the estimator is left unfitted."""
@@ -75,6 +77,17 @@ def run_epochs(
     return converged
 
 
+def _snapshot(module, kept: dict) -> None:
+    """Copy the module's weights into ``kept["state"]``, reusing its tensors after the first time
+    (one allocation per fit, not one per epoch)."""
+    if "state" not in kept:
+        kept["state"] = copy.deepcopy(module.state_dict())
+        return
+    with torch.no_grad():
+        for name, value in module.state_dict().items():
+            kept["state"][name].copy_(value)
+
+
 def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, validate, stop_early,
             describe, verbose) -> bool:
     started = time.perf_counter()
@@ -94,11 +107,11 @@ def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, valid
             improved = score > progress.best_score + tol
             if score > progress.best_score:
                 progress.best_score = score
-                kept["state"] = copy.deepcopy(net.module_.state_dict())
+                _snapshot(net.module_, kept)
         else:
             improved = loss < progress.best_loss - tol
             progress.best_loss = min(progress.best_loss, loss)
-            kept["state"] = copy.deepcopy(net.module_.state_dict())
+            _snapshot(net.module_, kept)
         progress.stall = 0 if improved else progress.stall + 1
         if verbose:
             extra = f", validation score = {score:.6f}" if validate is not None else ""

@@ -233,14 +233,16 @@ class _RegularizedMLP(BaseEstimator):
             targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
             penalty = self._make_penalty()
             self._check_unlabelled(targets, penalty)
-            device = self.net_.device if continuing else _resolve_device(self.device)
-            device = torch.device(device)
+            device = torch.device(self.net_.device) if continuing else _resolve_device(self.device)
             progress = self._progress if continuing else Progress()
             # a different stream for each continuation, so noise and batch order never repeat
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             seed = (seed + progress.n_iter) % np.iinfo(np.int32).max
             with _seeded_torch(seed, device), _torch_threads(self.n_threads):
-                net = self.net_ if continuing else self._build_net(X.shape[1], n_outputs, hidden)
+                if continuing:
+                    net = self.net_
+                else:
+                    net = self._build_net(X.shape[1], n_outputs, hidden, device)
                 self._train(net, X, targets, penalty, progress, device, seed, incremental)
         except KeyboardInterrupt:
             if progress.n_iter and "net" in locals():
@@ -268,7 +270,7 @@ class _RegularizedMLP(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _build_net(self, n_features: int, n_outputs: int, hidden) -> PenalizedNet:
+    def _build_net(self, n_features: int, n_outputs: int, hidden, device) -> PenalizedNet:
         net = PenalizedNet(
             MLP,
             module__n_features=n_features,
@@ -282,7 +284,7 @@ class _RegularizedMLP(BaseEstimator):
             max_epochs=1,
             train_split=None,
             callbacks="disable",
-            device=_resolve_device(self.device),
+            device=device,
             penalty=None,
         )
         return net.initialize()
