@@ -1,6 +1,10 @@
-"""Datasets for the main job, the examples and the benchmarks: scikit-learn's bundled tables."""
+"""Datasets for the main job, the examples and the benchmarks: scikit-learn's bundled tables,
+and MNIST read from a local folder."""
 
 from __future__ import annotations
+
+import gzip
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,3 +55,80 @@ def per_class_split(X, y, n_per_class: int, random_state=0):
     mask[train] = True
     take = (lambda rows: X.iloc[rows]) if hasattr(X, "iloc") else (lambda rows: X[rows])
     return take(mask), take(~mask), y[mask], y[~mask]
+
+
+#: the four files of MNIST, by the role they play; each may also be gzipped (``.gz``)
+MNIST_FILES = {
+    "X_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "X_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+def read_idx(path) -> np.ndarray:
+    """An unsigned-byte IDX array (LeCun's MNIST format), plain or gzipped, as ``uint8``.
+
+    The header is two zero bytes, the type code ``0x08`` (unsigned byte), the number of
+    dimensions, then each dimension as a big-endian 32-bit integer; the data follow.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        raw = stream.read()
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+    n_dims = raw[3]
+    header = 4 + 4 * n_dims
+    shape = tuple(int(v) for v in np.frombuffer(raw[4:header], dtype=">u4"))
+    if len(raw) - header != int(np.prod(shape)):
+        raise ValueError(
+            f"{path}: the header announces shape {shape} ({int(np.prod(shape))} bytes) but "
+            f"{len(raw) - header} bytes follow"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def load_mnist(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST from a local folder holding its four standard IDX files (gzipped or not).
+
+    Returns ``X_train, y_train, X_test, y_test``: images flattened to rows of ``28 * 28``
+    float32 pixels scaled to ``[0, 1]`` (as in the techreport), labels as int64. Nothing is
+    downloaded; a missing file is named in the error.
+
+    Examples
+    --------
+    >>> load_mnist("/nonexistent")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: MNIST folder /nonexistent lacks train-images-idx3-ubyte[.gz], ...
+    """
+    folder = Path(path)
+    found, missing = {}, []
+    for role, name in MNIST_FILES.items():
+        candidates = [folder / name, folder / f"{name}.gz"]
+        present = [c for c in candidates if c.is_file()]
+        if present:
+            found[role] = present[0]
+        else:
+            missing.append(f"{name}[.gz]")
+    if missing:
+        raise FileNotFoundError(f"MNIST folder {folder} lacks {', '.join(missing)}")
+    arrays = {role: read_idx(file) for role, file in found.items()}
+    for part in ("train", "test"):
+        images, labels = arrays[f"X_{part}"], arrays[f"y_{part}"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(
+                f"MNIST {part} files disagree: images of shape {images.shape}, labels of shape "
+                f"{labels.shape}"
+            )
+
+    def rows(images):
+        return (images.reshape(len(images), -1) / np.float32(255)).astype(np.float32)
+
+    return (
+        rows(arrays["X_train"]),
+        arrays["y_train"].astype(np.int64),
+        rows(arrays["X_test"]),
+        arrays["y_test"].astype(np.int64),
+    )
