@@ -76,11 +76,6 @@ class _Network:
     device: torch.device
     estimator: object  # the final RegularizedMLP*
 
-    @property
-    def generic_penalty(self):
-        # ``output`` and ``fisher_factor`` live on the penalties: reuse them, don't re-derive them
-        return make_penalty("hsfob", task=self.task)
-
 
 def _network(estimator) -> _Network:
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
@@ -160,6 +155,7 @@ def _sensitivity_rows(module, x, task, hessian_projections=None, generator=None)
 
     Works on any row-wise torch module and dtype (the tests run it in float64).
     """
+    # ``output`` (f) and ``fisher_factor`` (M) live on the penalties: reuse them, don't re-derive
     penalty = make_penalty("hsfob", task=task)
 
     def f(v):
