@@ -2,17 +2,18 @@
 per penalty, with the settings chosen for the techreport table.
 
     .ci/env python benchmarks/adversarial_robustness.py                # L2 radii, digits
-    .ci/env python benchmarks/adversarial_robustness.py --norm linf --radii 0.02 0.05 0.1
+    .ci/env python benchmarks/adversarial_robustness.py --norm linf --name adversarial_linf.md
     .ci/env python benchmarks/adversarial_robustness.py --quick        # smoke test
 
 White-box attacks on the cross-entropy at the true label (``sklearn_regpen.diagnostics``), no
 box constraint on the pixels; PGD has a random start and keeps each row's worst iterate. Writes
-``adversarial_robustness.md`` and ``adversarial_robustness.png``.
+``adversarial_robustness.md`` and a PNG of the same name (``--name`` changes both).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,7 +22,8 @@ from _techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data,
 
 from sklearn_regpen.diagnostics import attack_accuracies
 
-RADII = {"l2": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0), "linf": (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)}
+NORM_NAMES = {"l2": "L2", "linf": "L-inf"}
+RADII = {"l2": (0.0, 0.25, 0.5, 0.75, 1.0, 1.25), "linf": (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)}
 
 
 def main(argv=None) -> int:
@@ -61,11 +63,12 @@ def main(argv=None) -> int:
             ax.plot(radii, accuracy[attack, penalty], marker="o",
                     label=f"{LABELS[penalty]} ({penalty})")  # fmt: skip
         name = "FGSM" if attack == "fgsm" else f"PGD, {args.steps} steps"
-        ax.set_title(f"{name}, {args.norm} ball")
-        ax.set_xlabel(f"attack radius ({args.norm} norm, pixels in [0, 1])")
+        ax.set_title(f"{name}, {NORM_NAMES[args.norm]} ball")
+        ax.set_xlabel(f"attack radius ({NORM_NAMES[args.norm]} norm, pixels in [0, 1])")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
-    axes[1].legend()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.0))
     sections = []
     for attack in ("fgsm", "pgd"):
         header = ["penalty", *(f"r = {r:g}" for r in radii)]
@@ -78,7 +81,8 @@ def main(argv=None) -> int:
         f"over {len(setup['seeds'])} seeds. r = 0 is the clean accuracy.\n\n"
         + "\n\n".join(sections),
     )
-    report.figure("adversarial_robustness.png", fig, "accuracy against attack radius")
+    figure_name = Path(args.name).with_suffix(".png").name
+    report.figure(figure_name, fig, "accuracy against attack radius")
     path = report.write(args.out / args.name)
     print(f"wrote {path}")
     print("\n\n".join(sections))
