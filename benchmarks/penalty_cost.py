@@ -23,6 +23,9 @@ weights), 3F in all. Extra work per penalty, with K = 10 outputs:
 * one vector-Jacobian product differentiated again for the weight update: the product is a
   backward pass for the input (F) and its own backward pass costs about 2F more, +1 per product
   (``double_backprop`` 1, one random projection 1, an exact Jacobian norm or Fisher trace K);
+* a forward pass whose outputs nothing else can use: +F = +1/3 (``noisy_jacobian`` takes its
+  products at ``x + eps n`` while the data loss needs the outputs at ``x``; the other product
+  penalties share one forward pass between the two);
 * ``noise`` trains on the noisy batch instead of the clean one and ``l2`` adds a sum of squares
   of the weights: nothing extra.
 
@@ -59,7 +62,7 @@ SETTINGS = [
     ("jacobian", {}, 1 + N_CLASSES),
     ("jacobian", {"n_projections": 1}, 2.0),
     ("logit_jacobian", {}, 1 + N_CLASSES),
-    ("noisy_jacobian", {}, 1 + N_CLASSES),
+    ("noisy_jacobian", {}, 1 + N_CLASSES + 1 / 3),  # + the clean forward pass of the data loss
     ("double_backprop", {}, 2.0),
     ("hsfob", {}, 1 + N_CLASSES),
     ("hsfob", {"n_projections": 1}, 2.0),

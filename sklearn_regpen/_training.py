@@ -87,7 +87,9 @@ class PenalizedNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         x, y = batch
-        loss, outputs = self.penalty.backward(self.module_, x, y)
+        # the estimators refuse unlabelled rows a penalty cannot use once per fit, over all of y
+        # (_check_unlabelled), so no batch needs the look at y that would sync a GPU every step
+        loss, outputs = self.penalty.backward(self.module_, x, y, labels_checked=True)
         return {"loss": loss, "y_pred": outputs}
 
     def train_step(self, batch, **fit_params):

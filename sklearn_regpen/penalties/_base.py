@@ -190,15 +190,20 @@ class Penalty:
         term = self.scale * self.per_sample(module, x, y, outputs)
         return term.mean() if self.reduction == "mean" else term
 
-    def objective(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    def objective(
+        self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, *, labels_checked: bool = False
+    ):
         """Training objective of one batch: mean data loss plus this penalty.
 
         Returns ``(loss, outputs)`` with ``outputs = module(x)``. The data loss is averaged over
         the labelled rows (see :meth:`mean_data_loss`), the penalty over all rows. Penalties that
         change what the data loss sees (noise injection) override this rather than
-        :meth:`__call__`.
+        :meth:`__call__`. ``labels_checked=True`` skips :meth:`check_labels`, whose look at the
+        labels is a host synchronisation on a GPU: for callers that checked the labels of all
+        their rows once (the estimators do, once per fit), not once per batch.
         """
-        self.check_labels(y)
+        if not labels_checked:
+            self.check_labels(y)
         outputs, term = self.outputs_and_term(module, x, y)
         loss = self.mean_data_loss(outputs, y)
         if term is not None:
@@ -214,13 +219,16 @@ class Penalty:
         outputs = module(x)
         return outputs, (self.per_sample(module, x, y, outputs) if self.active else None)
 
-    def backward(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    def backward(
+        self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, *, labels_checked: bool = False
+    ):
         """Accumulate the gradient of :meth:`objective` into the parameters' ``.grad``.
 
         The same gradients as ``objective(module, x, y)[0].backward()``, which is what this default
         does; a penalty whose gradient has a closed form (``l2``) overrides it to skip autograd.
         Returns ``(loss, outputs)`` with ``loss`` the objective's value, detached.
+        ``labels_checked`` as for :meth:`objective`.
         """
-        loss, outputs = self.objective(module, x, y)
+        loss, outputs = self.objective(module, x, y, labels_checked=labels_checked)
         loss.backward()
         return loss.detach(), outputs

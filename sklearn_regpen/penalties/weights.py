@@ -49,9 +49,9 @@ class L2Penalty(Penalty):
         share = 0.5 * squares / x.shape[0]
         return share * torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
 
-    def backward(self, module, x, y):
+    def backward(self, module, x, y, *, labels_checked=False):
         if not self.active:
-            return super().backward(module, x, y)
+            return super().backward(module, x, y, labels_checked=labels_checked)
         outputs = module(x)
         loss = self.mean_data_loss(outputs, y)
         loss.backward()
