@@ -59,16 +59,16 @@ SETTINGS = [
     ("c2c_adversarial", {}, 1 + 2 / 3 + 1),
     ("vat", {}, 1 + 2 / 3 + 1),
     ("vat", {"n_power_iterations": 2}, 1 + 2 * 2 / 3 + 1),
-    ("jacobian", {}, 1 + N_CLASSES),
+    ("jacobian", {"n_projections": None}, 1 + N_CLASSES),
     ("jacobian", {"n_projections": 1}, 2.0),
-    ("logit_jacobian", {}, 1 + N_CLASSES),
-    ("noisy_jacobian", {}, 1 + N_CLASSES + 1 / 3),  # + the clean forward pass of the data loss
+    ("logit_jacobian", {"n_projections": None}, 1 + N_CLASSES),
+    ("noisy_jacobian", {"n_projections": None}, 1 + N_CLASSES + 1 / 3),  # + the clean forward
     ("double_backprop", {}, 2.0),
-    ("hsfob", {}, 1 + N_CLASSES),
+    ("hsfob", {"n_projections": None}, 1 + N_CLASSES),
     ("hsfob", {"n_projections": 1}, 2.0),
-    ("hsfob_db1", {}, 1 + N_CLASSES + 1),
+    ("hsfob_db1", {"n_projections": None}, 1 + N_CLASSES + 1),
     ("hsfob_db1", {"n_projections": 1}, 3.0),
-    ("hsfob_db2", {}, 1 + N_CLASSES + 1),
+    ("hsfob_db2", {"n_projections": None}, 1 + N_CLASSES + 1),
     ("hsfob_db2", {"n_projections": 1}, 4.0),  # two independent trace estimates
 ]
 

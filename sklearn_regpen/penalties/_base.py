@@ -219,15 +219,32 @@ class Penalty:
         outputs = module(x)
         return outputs, (self.per_sample(module, x, y, outputs) if self.active else None)
 
+    def weight_decay(self, n_rows: int) -> float:
+        """Coupled L2 rate ``c`` of the weight matrices: the objective's gradient includes
+        ``c * W`` for every weight matrix ``W`` (parameters of more than one dimension).
+
+        Zero for every penalty but ``l2``. A training loop whose optimizer adds ``c * W`` to the
+        gradients itself (``Adam`` and ``SGD``'s ``weight_decay``, inside their fused update)
+        sets it there and calls :meth:`backward` with ``optimizer_decays=True``.
+        """
+        return 0.0
+
     def backward(
-        self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, *, labels_checked: bool = False
+        self,
+        module: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        labels_checked: bool = False,
+        optimizer_decays: bool = False,
     ):
         """Accumulate the gradient of :meth:`objective` into the parameters' ``.grad``.
 
         The same gradients as ``objective(module, x, y)[0].backward()``, which is what this default
         does; a penalty whose gradient has a closed form (``l2``) overrides it to skip autograd.
         Returns ``(loss, outputs)`` with ``loss`` the objective's value, detached.
-        ``labels_checked`` as for :meth:`objective`.
+        ``labels_checked`` as for :meth:`objective`. ``optimizer_decays=True`` leaves the
+        :meth:`weight_decay` part of the gradient out of ``.grad``, for the optimizer to add.
         """
         loss, outputs = self.objective(module, x, y, labels_checked=labels_checked)
         loss.backward()
