@@ -15,7 +15,10 @@ Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
    fit, every setting of ``penalty_cost.SETTINGS`` with its FLOP lower bound (derived in
    ``penalty_cost.py``) and whether it is within 10% of that bound. A fit includes everything a
    user pays for: validation, the copy to tensors, building the network and the optimizer.
-4. **Threads**: ``penalty="none"`` fits with ``n_threads=1`` against ``n_threads=2`` on the
+4. **Penalty cost per step**: the same settings, one training step each (``penalty.backward`` and
+   the estimators' fused Adam, ``penalty_cost.py``), without what a fit adds once (validation,
+   building the network and optimizer): the ratio the FLOP bounds speak of.
+5. **Threads**: ``penalty="none"`` fits with ``n_threads=1`` against ``n_threads=2`` on the
    digits and MNIST shapes, wall and CPU time both.
 
 Every table's methods are timed in the same process, interleaved (each round times every method
@@ -63,10 +66,14 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 TOLERANCE = 1.10
 
 
-def penalty_fit(X, y, name: str, options: dict, threads: int):
-    """A fit of the issue's network with one penalty: one epoch over ``X``."""
+#: the issue's network: 784-1000-1000-10 tanh
+HIDDEN = (1000, 1000)
+
+
+def penalty_fit(X, y, name: str, options: dict, threads: int, hidden=HIDDEN):
+    """A fit of the issue's network (by default) with one penalty: one epoch over ``X``."""
     return RegularizedMLPClassifier(
-        (1000, 1000),
+        hidden,
         "tanh",
         penalty=name,
         alpha=0.1,
@@ -80,13 +87,13 @@ def penalty_fit(X, y, name: str, options: dict, threads: int):
     ).fit(X, y)
 
 
-def penalty_table(n_rows: int, rounds: int, clock) -> str:
+def penalty_table(n_rows: int, rounds: int, clock, hidden=HIDDEN) -> str:
     X, y = overhead.synthetic(n_rows, 784, seed=1)
     threads = torch.get_num_threads()
     settings = penalty_cost.SETTINGS
     fns = {
         penalty_cost.label(name, options): (
-            lambda name=name, options=options: penalty_fit(X, y, name, options, threads)
+            lambda name=name, options=options: penalty_fit(X, y, name, options, threads, hidden)
         )
         for name, options, _ in settings
     }
@@ -111,9 +118,42 @@ def penalty_table(n_rows: int, rounds: int, clock) -> str:
         rows,
     )
     return table + (
-        f"\n\n784-1000-1000-10 tanh, batch 128, Adam, {n_rows:,} rows x 1 epoch per fit "
+        f"\n\n784-{'-'.join(map(str, hidden))}-10 tanh, batch 128, Adam, "
+        f"{n_rows:,} rows x 1 epoch per fit "
         f"({-(-n_rows // 128)} steps), alpha = epsilon = 0.1, median of {rounds} interleaved "
         "rounds."
+    )
+
+
+def step_table(rounds: int, clock) -> str:
+    """``penalty_cost.py``'s per-step ratios, with the verdict column of the fit table."""
+    steps = 1 if rounds < 3 else 2
+    rows = []
+    for row in penalty_cost.measure(rounds, steps, 1, clock):
+        within = row["ratio"] <= TOLERANCE * row["bound"]
+        verdict = "yes" if within else f"no (+{100 * (row['ratio'] / row['bound'] - 1):.0f}%)"
+        rows.append(
+            (
+                f"`{row['label']}`",
+                f"{row['ms']:.1f}",
+                f"{row['ratio']:.2f}x",
+                f"{row['bound']:.2f}x",
+                verdict,
+            )
+        )
+    table = markdown_table(
+        [
+            "penalty",
+            "ms / step",
+            'time per step / penalty="none"',
+            "FLOP bound",
+            "within 10% of the bound",
+        ],
+        rows,
+    )
+    return table + (
+        f"\n\n784-1000-1000-10 tanh, batch 128, fused Adam; median of {rounds} "
+        f"interleaved rounds of {steps} step(s)."
     )
 
 
@@ -176,7 +216,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated sections to skip: overhead, memory, penalties, threads",
+        help="comma-separated sections to skip: overhead, memory, penalties, steps, threads",
     )
     parser.add_argument(
         "--out",
@@ -195,13 +235,14 @@ def main(argv=None) -> int:
     shapes = dict(overhead.SHAPES)
     repeats = {"MNIST-sized": 5, "digits-sized": 31}
     mem_rows, mem_epochs = 60_000, overhead.EPOCHS
-    pen_rows, pen_rounds = 2_560, 5
+    pen_rows, pen_rounds, pen_hidden, step_rounds = 2_560, 5, HIDDEN, 7
     thread_shapes = {"digits-sized": (1_437, 64, 10), "MNIST-sized": (10_000, 784, 2)}
     thread_rounds = 7
     if args.quick:
         shapes = {"MNIST-sized": (1_000, 784), "digits-sized": (300, 64)}
         repeats = {"MNIST-sized": 1, "digits-sized": 2}
-        mem_rows, mem_epochs, pen_rows, pen_rounds = 1_000, 1, 128, 1
+        mem_rows, mem_epochs, pen_rows, pen_rounds, pen_hidden = 1_000, 1, 128, 1, (64, 64)
+        step_rounds = 1
         thread_shapes = {"digits-sized": (300, 64, 1)}
         thread_rounds = 1
 
@@ -231,7 +272,12 @@ def main(argv=None) -> int:
         (
             "penalties",
             '## Penalty cost through the estimator (time per fit / penalty="none")',
-            lambda: penalty_table(pen_rows, pen_rounds, clock),
+            lambda: penalty_table(pen_rows, pen_rounds, clock, pen_hidden),
+        ),
+        (
+            "steps",
+            '## Penalty cost per training step (time per step / penalty="none")',
+            lambda: step_table(step_rounds, clock),
         ),
         (
             "threads",

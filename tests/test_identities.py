@@ -484,6 +484,35 @@ def test_option_names_come_from_the_constructors():
             assert names == (), name
 
 
+@pytest.mark.parametrize(
+    "name, n_in, n_out, exact",
+    [
+        ("jacobian", 4, 3, True),  # min(d, K) = 3 products: exact
+        ("jacobian", 2, 10, True),  # forward mode, 2 products: exact
+        ("logit_jacobian", 6, 5, False),  # 5 products: one projection
+        ("hsfob", 2, 10, False),  # the trace takes K = 10 products whatever d is
+        ("hsfob_db1", 6, 4, True),
+    ],
+)
+def test_auto_projections_are_exact_up_to_four_products(name, n_in, n_out, exact):
+    """The default n_projections="auto" gives the exact value when that takes at most 4
+    products, else the one-projection estimate, draw for draw."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(n_in, 7), torch.nn.Tanh(), torch.nn.Linear(7, n_out)
+    ).double()
+    x, y = torch.randn(5, n_in, dtype=torch.float64), torch.randint(0, n_out, (5,))
+    auto = make_penalty(name, reduction="none")
+    assert auto.get_options() == {"n_projections": "auto"}
+    torch.manual_seed(1)
+    value = auto(net, x, y)
+    torch.manual_seed(1)
+    expected = make_penalty(name, reduction="none", n_projections=None if exact else 1)(net, x, y)
+    torch.testing.assert_close(value, expected, **TIGHT)
+    if not exact:
+        assert not torch.allclose(value, make_penalty(name, reduction="none")(net, x, y))
+
+
 def test_options_reach_the_penalty_and_are_listed():
     pen = make_penalty("vat", alpha=2.0, epsilon=0.5, n_power_iterations=3, xi=1e-3)
     assert pen.get_options() == {"n_power_iterations": 3, "xi": 1e-3}
@@ -501,8 +530,8 @@ def test_options_reach_the_penalty_and_are_listed():
         ("c2c_adversarial", dict(n_power_iterations=True), "n_power_iterations must be"),
         ("vat", dict(xi=0.0), "xi must be a positive number"),
         ("c2c_adversarial", dict(xi="small"), "xi must be a positive number"),
-        ("hsfob", dict(n_projections=0), "n_projections must be None or a positive int"),
-        ("hsfob_db2", dict(n_projections=-2), "n_projections must be None or a positive int"),
+        ("hsfob", dict(n_projections=0), "n_projections must be 'auto', None or a"),
+        ("hsfob_db2", dict(n_projections=-2), "n_projections must be 'auto', None or a"),
         ("kl", dict(epsilon=0.0), "epsilon must be > 0 for penalty='kl'"),
     ],
 )
