@@ -131,7 +131,7 @@ class _RegularizedMLP(BaseEstimator):
         semi_supervised=False,
         random_state=None,
         device="cpu",
-        n_threads=None,
+        n_threads=1,
         verbose=False,
         penalty_options=None,
     ):
