@@ -257,7 +257,7 @@ def main(argv=None) -> int:
         argv=[__file__, *(argv or sys.argv[1:])],
     )
     print(machine + "\n", flush=True)
-    report.add("Machine", machine)
+    report.add("## Machine", machine)
     sections = [
         (
             "overhead",

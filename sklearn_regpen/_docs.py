@@ -71,7 +71,7 @@ ESTIMATOR_DOC = """{summary}
         torch's CPU thread count during ``fit`` and ``predict``, restored afterwards; None leaves
         torch's own setting (all physical cores). One thread by default: the networks fitted to
         tables are too small to gain from more, and on a machine that other jobs (or the other
-        fits of a search) keep busy, a second thread made fits 10x to 30x slower in wall time in
+        fits of a search) keep busy, a second thread made fits 10x to 32x slower in wall time in
         our benchmark (``benchmarks/speed.py``), its OpenMP threads waiting for each other. Raise
         it for a single large network on an otherwise idle machine.
     semi_supervised : bool, default=False
