@@ -67,11 +67,13 @@ ESTIMATOR_DOC = """{summary}
         fits on CPU are repeatable. torch's global random state is left as it was.
     device : {{"cpu", "cuda", "auto"}}, default="cpu"
         Where to train; ``"auto"`` picks CUDA when available.
-    n_threads : int or None, default=None
+    n_threads : int or None, default=1
         torch's CPU thread count during ``fit`` and ``predict``, restored afterwards; None leaves
-        torch's setting alone. Set it to 1 when several fits share a machine (parallel searches
-        on Dask workers) to avoid oversubscribing the cores; joblib's default process workers
-        already get their share of threads.
+        torch's own setting (all physical cores). One thread by default: the networks fitted to
+        tables are too small to gain from more, and on a machine that other jobs (or the other
+        fits of a search) keep busy, a second thread made fits 10x to 32x slower in wall time in
+        our benchmark (``benchmarks/speed.py``), its OpenMP threads waiting for each other. Raise
+        it for a single large network on an otherwise idle machine.
     semi_supervised : bool, default=False
         {semi_supervised}
     warm_start : bool, default=False

@@ -31,6 +31,12 @@ from .penalties import Penalty
 #: rows per forward pass when predicting
 PREDICT_BATCH_SIZE = 8192
 
+#: optimizers whose ``weight_decay`` adds ``weight_decay * W`` to the gradient (coupled L2)
+COUPLED_DECAY = (torch.optim.Adam, torch.optim.SGD)
+
+#: Adam's fused implementation runs on the CPU from torch 2.4 (the package allows 2.1)
+FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+
 
 class InMemoryBatches:
     """Batches ``(x, y)`` sliced from tensors already on the device; shuffled when training.
@@ -85,9 +91,41 @@ class PenalizedNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.penalty.data_loss(y_pred, y_true).mean()
 
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's parameter groups, with each group's weight matrices split off and marked
+        ``decayed`` when the optimizer's ``weight_decay`` is coupled L2 (``Adam``, ``SGD``): the
+        rate of ``l2`` is then set there, each step, and applied inside the optimizer's update."""
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        coupled = self.optimizer in COUPLED_DECAY and not kwargs.get("decoupled_weight_decay")
+        if prefix != "optimizer" or not coupled:
+            return args, kwargs
+        groups = []
+        for group in args[0]:
+            params = list(group["params"])
+            matrices = [p for p in params if p.dim() > 1]
+            rest = [p for p in params if p.dim() <= 1]
+            if matrices:
+                groups.append({**group, "params": matrices, "decayed": True})
+            if rest:
+                groups.append({**group, "params": rest})
+        return (groups, *args[1:]), kwargs
+
+    def _set_weight_decay(self, n_rows: int) -> bool:
+        """Give the decayed groups the penalty's coupled L2 rate for this batch; whether any."""
+        decayed = [g for g in self.optimizer_.param_groups if g.get("decayed")]
+        rate = self.penalty.weight_decay(n_rows)
+        for group in decayed:
+            group["weight_decay"] = rate
+        return bool(decayed)
+
     def train_step_single(self, batch, **fit_params):
         x, y = batch
-        loss, outputs = self.penalty.backward(self.module_, x, y)
+        in_optimizer = self._set_weight_decay(len(x))
+        # the estimators refuse unlabelled rows a penalty cannot use once per fit, over all of y
+        # (_check_unlabelled), so no batch needs the look at y that would sync a GPU every step
+        loss, outputs = self.penalty.backward(
+            self.module_, x, y, labels_checked=True, optimizer_decays=in_optimizer
+        )
         return {"loss": loss, "y_pred": outputs}
 
     def train_step(self, batch, **fit_params):

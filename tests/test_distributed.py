@@ -150,7 +150,7 @@ def test_worker_thread_counts(blobs, client):
     outcome = client.submit(_fit_and_count_threads, 2, X, y, pure=False).result(timeout=TIMEOUT)
     assert outcome == (1, 2, 1)
     assert client.submit(_fit_and_count_threads, None, X, y, pure=False).result(
-        timeout=TIMEOUT) == (1, 1, 1)
+        timeout=TIMEOUT) == (1, 1, 1)  # None leaves the worker's setting alone
     # joblib's process workers get an equal share of the cores (unless OMP_NUM_THREADS says)
     share = int(os.environ.get("OMP_NUM_THREADS", max(1, joblib.cpu_count() // 2)))
     counts = joblib.Parallel(n_jobs=2)(joblib.delayed(torch.get_num_threads)() for _ in range(4))

@@ -233,3 +233,8 @@ def test_n_threads_applies_during_fit_and_is_restored(blobs, monkeypatch):
     before = torch.get_num_threads()
     RegularizedMLPClassifier(n_threads=1, **FAST).fit(X, y)
     assert seen == [1] and torch.get_num_threads() == before
+    # the default is one thread, a real value that get_params shows; None leaves torch alone
+    assert RegularizedMLPClassifier().get_params()["n_threads"] == 1
+    RegularizedMLPClassifier(**FAST).fit(X, y)
+    RegularizedMLPClassifier(n_threads=None, **FAST).fit(X, y)
+    assert seen[1:] == [1, before] and torch.get_num_threads() == before

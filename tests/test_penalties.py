@@ -58,6 +58,27 @@ def test_forward_and_reverse_mode_agree():
         torch.testing.assert_close(jacobian(net, x), expected, **TIGHT)
 
 
+@pytest.mark.parametrize("name", ["jacobian", "logit_jacobian"])
+def test_jacobian_penalty_in_forward_mode_matches_autograd(name):
+    """With fewer inputs (2) than outputs (9) the exact norm takes forward mode: value, gradient
+    and the objective's shared logits still equal the row-by-row reference."""
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 7), torch.nn.Tanh(), torch.nn.Linear(7, 9))
+    net = net.double()
+    x, y = torch.randn(5, 2, dtype=torch.float64), torch.randint(0, 9, (5,))
+    fn = net if name == "logit_jacobian" else f_of(net, "classification")
+    expected = 0.3 * exact_sq_norms(fn, x, create_graph=True).mean()
+    pen = make_penalty(name, alpha=0.3)
+    value = pen(net, x)
+    torch.testing.assert_close(value, expected, **TIGHT)
+    for got, want in zip(grads(value, net), grads(expected, net)):
+        torch.testing.assert_close(got, want, **TIGHT)
+    loss, outputs = pen.objective(net, x, y)
+    torch.testing.assert_close(outputs, net(x), **TIGHT)
+    ce = torch.nn.functional.cross_entropy(net(x), y)
+    torch.testing.assert_close(loss, ce + expected, **TIGHT)
+
+
 def test_noisy_jacobian_is_jacobian_at_the_noisy_point(batch):
     x, _, _ = batch
     net = tiny_net()

@@ -58,6 +58,26 @@ def test_label_needing_penalty_refuses_unlabelled_rows(blobs):
             clf.fit(X, y)
 
 
+def test_labels_are_checked_once_per_fit_not_per_step(blobs, monkeypatch):
+    """The look at y (a host sync on a GPU) happens when fit starts, over all rows; the training
+    steps skip it, and a label-needing penalty still refuses unlabelled rows before training."""
+    from sklearn_regpen.penalties import Penalty
+
+    X, y = blobs
+    calls = []
+    original = Penalty.check_labels
+    monkeypatch.setattr(
+        Penalty, "check_labels", lambda self, y: calls.append(1) or original(self, y)
+    )
+    RegularizedMLPClassifier(penalty="double_backprop", batch_size=16, max_iter=3).fit(X, y)
+    assert calls == []
+    partly = np.where(np.arange(len(y)) % 3 == 0, -1, y)
+    clf = RegularizedMLPClassifier(penalty="double_backprop", semi_supervised=True, max_iter=3)
+    with pytest.raises(ValueError, match="needs labels"):
+        clf.partial_fit(X, partly, classes=np.unique(y))
+    assert not hasattr(clf, "net_")
+
+
 def test_no_labelled_row_is_refused(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="no labelled row"):

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from sklearn_regpen._training import PenalizedNet
+from sklearn_regpen._training import FUSED_ADAM, PenalizedNet
 from sklearn_regpen.modules import MLP
 from sklearn_regpen.penalties import PENALTIES, make_penalty
 
@@ -26,11 +26,11 @@ def data(dtype=torch.float32):
     return x, (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
 
 
-def make_net(penalty, optimizer=torch.optim.Adam):
+def make_net(penalty, optimizer=torch.optim.Adam, **options):
     net = PenalizedNet(
         MLP, module__n_features=D, module__n_outputs=K, module__hidden_layer_sizes=(8,),
         criterion=torch.nn.Identity, optimizer=optimizer, lr=0.01, batch_size=BATCH,
-        max_epochs=1, train_split=None, callbacks="disable", penalty=penalty,
+        max_epochs=1, train_split=None, callbacks="disable", penalty=penalty, **options,
     )
     return net.initialize()
 
@@ -125,11 +125,22 @@ def test_l2_backward_skips_autograd_of_the_term():
     assert make_penalty("l2", alpha=0.0).backward(module, x, y)[0] > 0  # alpha=0: data loss only
 
 
-@pytest.mark.parametrize("optimizer", [torch.optim.SGD, torch.optim.Adam])
-def test_l2_trains_like_the_explicit_sum_of_squares(optimizer):
+@pytest.mark.parametrize(
+    "optimizer, options",
+    [
+        (torch.optim.SGD, {}),
+        (torch.optim.Adam, {}),
+        (torch.optim.Adam, {"optimizer__fused": True}),  # what the estimators use
+        (torch.optim.RMSprop, {}),  # no coupled weight_decay known: the in-place gradient add
+    ],
+)
+def test_l2_trains_like_the_explicit_sum_of_squares(optimizer, options):
     """Same updates as differentiating 0.5 * alpha * sum ||W||^2 / B, step after step, batch sizes
-    32 and 4 included. For Adam this is coupled L2 (the decay goes through Adam's moments), the
-    scikit-learn semantics: AdamW's decoupled decay would give different updates."""
+    32 and 4 included: the net hands the rate to Adam's and SGD's own weight_decay, set per batch.
+    For Adam this is coupled L2 (the decay goes through Adam's moments), the scikit-learn
+    semantics: AdamW's decoupled decay would give different updates."""
+    if options.get("optimizer__fused") and not FUSED_ADAM:
+        pytest.skip("fused Adam on the CPU needs torch >= 2.4")
     x, y = data(torch.float64)
     penalty = make_penalty("l2", alpha=0.5)
     trained = []
@@ -140,11 +151,14 @@ def test_l2_trains_like_the_explicit_sum_of_squares(optimizer):
             torch.manual_seed(5)
             plain_loop(module, penalty, x, y, epochs=3, optimizer=optimizer)  # autograd of the term
         else:
-            net = make_net(penalty, optimizer=optimizer)
+            net = make_net(penalty, optimizer=optimizer, **options)
             net.module_ = module
             net.initialize_optimizer()
             torch.manual_seed(5)
             net.fit_loop(TensorDataset(x, y), epochs=3)
+            decayed = [g for g in net.optimizer_.param_groups if g.get("decayed")]
+            assert bool(decayed) == (optimizer is not torch.optim.RMSprop)
+            assert all(g["weight_decay"] == 0.5 / 4 for g in decayed)  # the last batch had 4 rows
         trained.append(list(module.parameters()))
     for a, b in zip(*trained):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
@@ -170,3 +184,16 @@ def test_cuda_epoch_syncs_a_constant_number_of_times_not_per_batch():
     syncs = [w for w in caught if "synchroniz" in str(w.message)]
     assert len(syncs) <= 2 * 3, [str(w.message) for w in syncs]
     assert all(p.device.type == "cuda" for p in net.module_.parameters())
+
+
+def test_estimators_use_fused_adam_where_torch_has_it():
+    """One fused update over all parameters (torch >= 2.4), with the weight matrices in their own
+    group for l2's coupled decay."""
+    from sklearn_regpen import RegularizedMLPClassifier
+
+    x, y = data(torch.float32)
+    clf = RegularizedMLPClassifier((8,), max_iter=2, random_state=0).fit(x.numpy(), y.numpy())
+    optimizer = clf.net_.optimizer_
+    assert bool(optimizer.defaults.get("fused")) == FUSED_ADAM
+    assert [g.get("decayed", False) for g in optimizer.param_groups] == [True, False]
+    assert [p.dim() for p in optimizer.param_groups[0]["params"]] == [2, 2]

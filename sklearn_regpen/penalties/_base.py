@@ -190,15 +190,20 @@ class Penalty:
         term = self.scale * self.per_sample(module, x, y, outputs)
         return term.mean() if self.reduction == "mean" else term
 
-    def objective(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    def objective(
+        self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, *, labels_checked: bool = False
+    ):
         """Training objective of one batch: mean data loss plus this penalty.
 
         Returns ``(loss, outputs)`` with ``outputs = module(x)``. The data loss is averaged over
         the labelled rows (see :meth:`mean_data_loss`), the penalty over all rows. Penalties that
         change what the data loss sees (noise injection) override this rather than
-        :meth:`__call__`.
+        :meth:`__call__`. ``labels_checked=True`` skips :meth:`check_labels`, whose look at the
+        labels is a host synchronisation on a GPU: for callers that checked the labels of all
+        their rows once (the estimators do, once per fit), not once per batch.
         """
-        self.check_labels(y)
+        if not labels_checked:
+            self.check_labels(y)
         outputs, term = self.outputs_and_term(module, x, y)
         loss = self.mean_data_loss(outputs, y)
         if term is not None:
@@ -214,13 +219,33 @@ class Penalty:
         outputs = module(x)
         return outputs, (self.per_sample(module, x, y, outputs) if self.active else None)
 
-    def backward(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    def weight_decay(self, n_rows: int) -> float:
+        """Coupled L2 rate ``c`` of the weight matrices: the objective's gradient includes
+        ``c * W`` for every weight matrix ``W`` (parameters of more than one dimension).
+
+        Zero for every penalty but ``l2``. A training loop whose optimizer adds ``c * W`` to the
+        gradients itself (``Adam`` and ``SGD``'s ``weight_decay``, inside their fused update)
+        sets it there and calls :meth:`backward` with ``optimizer_decays=True``.
+        """
+        return 0.0
+
+    def backward(
+        self,
+        module: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        labels_checked: bool = False,
+        optimizer_decays: bool = False,
+    ):
         """Accumulate the gradient of :meth:`objective` into the parameters' ``.grad``.
 
         The same gradients as ``objective(module, x, y)[0].backward()``, which is what this default
         does; a penalty whose gradient has a closed form (``l2``) overrides it to skip autograd.
         Returns ``(loss, outputs)`` with ``loss`` the objective's value, detached.
+        ``labels_checked`` as for :meth:`objective`. ``optimizer_decays=True`` leaves the
+        :meth:`weight_decay` part of the gradient out of ``.grad``, for the optimizer to add.
         """
-        loss, outputs = self.objective(module, x, y)
+        loss, outputs = self.objective(module, x, y, labels_checked=labels_checked)
         loss.backward()
         return loss.detach(), outputs

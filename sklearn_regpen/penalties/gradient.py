@@ -23,7 +23,8 @@ import torch
 from torch.func import vjp
 
 from .._autodiff import pullback_sq_norms
-from ._base import Penalty, check_positive_int
+from ._base import Penalty
+from ._projections import check_projections, resolve_projections
 
 
 class _InputGradientPenalty(Penalty):
@@ -33,7 +34,7 @@ class _InputGradientPenalty(Penalty):
     trace_power = 0
     #: whether ``||d loss/dx||^2`` is added
     with_loss_gradient = False
-    #: ``None``: exact ``Tr I(x)``; an int: that many random projections
+    #: ``None``: exact ``Tr I(x)``; an int: that many random projections; ``"auto"``: by K
     n_projections = None
 
     def fisher_factor(self, z: torch.Tensor) -> torch.Tensor:
@@ -51,19 +52,22 @@ class _InputGradientPenalty(Penalty):
         (grad,) = pullback(torch.ones(z.shape[0], dtype=z.dtype, device=z.device))
         return grad
 
-    def _trace_draws(self) -> int:
-        # (Tr I)^2 from the product of two independent estimates, which keeps it unbiased
-        return self.trace_power * self.n_projections if self.n_projections else 0
+    def projections(self, n_outputs: int) -> int | None:
+        """``n_projections`` with ``"auto"`` resolved: the exact trace takes ``K`` products."""
+        return resolve_projections(self.n_projections, n_outputs)
 
     def cotangents(self, z: torch.Tensor, y) -> torch.Tensor:
         """Output-space vectors whose pullbacks the term is built from, shape ``(m, B, K)``."""
         blocks = []
+        n_projections = self.projections(z.shape[1])
         if self.trace_power:
             factor = self.fisher_factor(z)
-            if self.n_projections is None:
+            if n_projections is None:
                 blocks.append(factor.permute(2, 0, 1))  # the K columns of M
             else:
-                u = torch.randn(self._trace_draws(), *z.shape, dtype=z.dtype, device=z.device)
+                # (Tr I)^2 from the product of two independent estimates keeps it unbiased
+                draws = self.trace_power * n_projections
+                u = torch.randn(draws, *z.shape, dtype=z.dtype, device=z.device)
                 blocks.append(torch.einsum("bkl,jbl->jbk", factor, u))
         if self.with_loss_gradient:
             blocks.append(self.loss_gradient(z, y).unsqueeze(0))
@@ -74,25 +78,27 @@ class _InputGradientPenalty(Penalty):
         return pullback_sq_norms(module, x, cotangents, with_outputs=True)
 
     def per_sample(self, module, x, y, outputs):
-        return self.combine(self._norms_and_outputs(module, x, y)[0])
+        norms, z = self._norms_and_outputs(module, x, y)
+        return self.combine(norms, self.projections(z.shape[1]))
 
     def outputs_and_term(self, module, x, y):
         # the outputs of the products' own forward pass serve the data loss: one pass, not two
         if not self.active:
             return super().outputs_and_term(module, x, y)
         norms, outputs = self._norms_and_outputs(module, x, y)
-        return outputs, self.combine(norms)
+        return outputs, self.combine(norms, self.projections(outputs.shape[1]))
 
-    def combine(self, norms: torch.Tensor) -> torch.Tensor:
-        """The per-sample term from the squared norms of the pulled-back :meth:`cotangents`."""
+    def combine(self, norms: torch.Tensor, n_projections: int | None = None) -> torch.Tensor:
+        """The per-sample term from the squared norms of the pulled-back :meth:`cotangents`
+        (``n_projections`` resolved, as :meth:`projections` returns it)."""
         term = torch.zeros_like(norms[0])
         if self.trace_power:
             n_fisher = norms.shape[0] - self.with_loss_gradient
             fisher = norms[:n_fisher]
-            if self.n_projections is None:
+            if n_projections is None:
                 term = fisher.sum(dim=0) ** self.trace_power
             else:
-                estimates = fisher.reshape(self.trace_power, self.n_projections, -1).mean(dim=1)
+                estimates = fisher.reshape(self.trace_power, n_projections, -1).mean(dim=1)
                 term = estimates.prod(dim=0)
         if self.with_loss_gradient:
             term = term + norms[-1]
@@ -123,19 +129,21 @@ class HessianScaledFrobeniusPenalty(_InputGradientPenalty):
 
     Parameters
     ----------
-    n_projections : int or None, default=None
+    n_projections : "auto", None or int, default="auto"
         ``None`` for the exact trace (``K`` vector-Jacobian products per step, ``K`` the number of
         outputs); an integer ``m`` for the unbiased estimate ``mean_j ||J_z^T M u_j||^2``,
-        ``u_j ~ N(0, I_K)``, with ``m`` products, unbiased in value and in gradient.
+        ``u_j ~ N(0, I_K)``, with ``m`` products, unbiased in value and in gradient. ``"auto"``:
+        exact when ``K <= 4``, else one projection; why, in
+        :mod:`sklearn_regpen.penalties._projections`.
     """
 
     name = "hsfob"
     trace_power = 1
     alpha_range = (0.1, 10.0)
 
-    def __init__(self, alpha=1.0, epsilon=0.1, *, n_projections=None, **kwargs):
+    def __init__(self, alpha=1.0, epsilon=0.1, *, n_projections="auto", **kwargs):
         super().__init__(alpha, epsilon, **kwargs)
-        self.n_projections = check_positive_int("n_projections", n_projections, allow_none=True)
+        self.n_projections = check_projections(n_projections)
 
 
 class HsfobDB1Penalty(HessianScaledFrobeniusPenalty):
@@ -144,8 +152,8 @@ class HsfobDB1Penalty(HessianScaledFrobeniusPenalty):
 
     Parameters
     ----------
-    n_projections : int or None, default=None
-        As for ``hsfob``: exact trace, or that many random projections.
+    n_projections : "auto", None or int, default="auto"
+        As for ``hsfob``: exact trace, that many random projections, or by ``K``.
     """
 
     name = "hsfob_db1"
@@ -162,8 +170,8 @@ class HsfobDB2Penalty(HessianScaledFrobeniusPenalty):
 
     Parameters
     ----------
-    n_projections : int or None, default=None
-        As for ``hsfob``: exact trace, or that many random projections per factor.
+    n_projections : "auto", None or int, default="auto"
+        As for ``hsfob``: exact trace, that many random projections per factor, or by ``K``.
     """
 
     name = "hsfob_db2"
