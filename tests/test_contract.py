@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.exceptions import DeviceWarning
 
 from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
 from sklearn_regpen._training import PenalizedNet
@@ -133,7 +134,11 @@ def test_model_recorded_on_cuda_loads_on_a_cpu_only_machine(blobs):
     payload = pickle.dumps(clf)
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the mapping to CPU is not exercised")
-    with pytest.warns(UserWarning, match="requested device"):
+    # skorch says so twice: once for the module's tensors, once for the data device it will use
+    with (
+        pytest.warns(UserWarning, match="requested device"),
+        pytest.warns(DeviceWarning, match="no CUDA devices are available"),
+    ):
         restored = pickle.loads(payload)
     assert torch.device(restored.net_.device).type == "cpu"
     np.testing.assert_array_equal(restored.predict(X), expected)
