@@ -70,6 +70,14 @@ SETTINGS = {
     "vat alpha=1 eps=0.5": {"penalty": "vat", "alpha": 1.0, "epsilon": 0.5},
     "hsfob alpha=1": {"penalty": "hsfob", "alpha": 1.0},
     "sklearn MLPClassifier()": None,  # the reference the defaults must match
+    # second round: combinations of the changes that helped alone, and more strengths
+    "(256, 256), learning_rate_init=3e-3": {
+        "hidden_layer_sizes": (256, 256),
+        "learning_rate_init": 3e-3,
+    },
+    "learning_rate_init=3e-3, max_iter=500": {"learning_rate_init": 3e-3, "max_iter": 500},
+    "jacobian alpha=3": {"penalty": "jacobian", "alpha": 3.0},
+    "c2c alpha=10 eps=0.1": {"penalty": "c2c", "alpha": 10.0, "epsilon": 0.1},
 }
 
 
