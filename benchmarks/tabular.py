@@ -235,13 +235,12 @@ def summarize(results: dict, datasets, methods, fold_ids):
                 }
                 for m, rs in cells.items()
             }
-            accs = np.array([per_dataset[d][m]["accuracy"] for m in methods])
+            # rounded, so that equal accuracies summed in a different order tie exactly
+            accs = np.round([per_dataset[d][m]["accuracy"] for m in methods], 9)
             ranks = pd.Series(-accs).rank(method="average").to_numpy()
-            for m, rank in zip(methods, ranks):
+            for m, acc, rank in zip(methods, accs, ranks):
                 per_dataset[d][m]["rank"] = float(rank)
-                per_dataset[d][m]["win"] = bool(
-                    np.isclose(accs.max(), per_dataset[d][m]["accuracy"])
-                )
+                per_dataset[d][m]["win"] = bool(acc == accs.max())
     overall = {}
     for m in methods:
         rows = [per_dataset[d][m] for d in complete]
@@ -278,11 +277,10 @@ def render(per_dataset, overall, complete, methods, results, fold_ids) -> list[t
     header = ["dataset", *methods]
     rows = []
     for d in complete:
-        best = max(per_dataset[d][m]["accuracy"] for m in methods)
         cells = []
         for m in methods:
             cell = f"{per_dataset[d][m]['accuracy']:.4f} ({per_dataset[d][m]['rank']:g})"
-            cells.append(f"**{cell}**" if np.isclose(per_dataset[d][m]["accuracy"], best) else cell)
+            cells.append(f"**{cell}**" if per_dataset[d][m]["win"] else cell)
         rows.append([d, *cells])
     sections.append(
         (
