@@ -4,11 +4,16 @@
     python -m sklearn_regpen --dataset wine --per-class 20 --penalties none,jacobian,c2c
     python -m sklearn_regpen --dask                # the same sweep on a local Dask cluster
     python -m sklearn_regpen --scheduler tcp://10.0.0.5:8786   # ... or on a running one
+    python -m sklearn_regpen --csv data.csv --target label --grid tabular   # your own table
 
 A ``GridSearchCV`` over ``penalty``, ``alpha`` and ``epsilon`` of a ``Pipeline`` (``StandardScaler``
 then ``RegularizedMLPClassifier``) on a small training set; every candidate is then refitted on the
 whole training set and scored on the held-out rows, and the table is ranked by cross-validation
 score (the held-out column is for judging the search, not for choosing).
+
+With ``--csv FILE --target COLUMN`` the table is read from a CSV file: numeric and text columns are
+told apart, a ``ColumnTransformer`` imputes, one-hot encodes and scales them
+(``sklearn_regpen.tables``), and ``--test-size`` of the rows (stratified) are held out.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ import argparse
 import contextlib
 import time
 import warnings
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -32,7 +40,8 @@ from ._dask import replicated_inputs
 from .datasets import CLASSIFICATION, load_classification, per_class_split
 from .estimators import RegularizedMLPClassifier
 from .penalties import PENALTIES
-from .search import param_grid
+from .search import param_grid, tabular_grid
+from .tables import TableError, infer_columns, make_preprocessor, split_target
 
 DEFAULT_PENALTIES = ("none", "l2", "noise", "jacobian", "noisy_jacobian", "c2c")
 
@@ -47,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="bundled scikit-learn table to use")
     parser.add_argument("--per-class", type=int, default=50,
                         help="training rows per class; all other rows are held out")
+    parser.add_argument("--csv", type=Path, metavar="FILE",
+                        help="your own table, a CSV file with a header row (replaces --dataset)")
+    parser.add_argument("--target", metavar="COLUMN", help="the CSV column holding the labels")
+    parser.add_argument("--test-size", type=float, default=0.25,
+                        help="with --csv: share of the rows held out (stratified)")
+    parser.add_argument("--grid", default="ranges", choices=("ranges", "tabular"),
+                        help="'ranges': --penalties x --grid-size values over each penalty's "
+                             "range; 'tabular': the 8 candidates of search.TABULAR_GRID")
     parser.add_argument("--penalties", default=",".join(DEFAULT_PENALTIES),
                         help=f"comma-separated penalties, from: {', '.join(PENALTIES)}")
     parser.add_argument("--grid-size", type=int, default=3,
@@ -86,8 +103,60 @@ def _parse_args(argv=None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.cv < 2:
         parser.error("--cv must be at least 2")
+    if (args.csv is None) != (args.target is None):
+        parser.error("--csv and --target go together: --csv data.csv --target label")
+    if not 0 < args.test_size < 1:
+        parser.error("--test-size must be between 0 and 1")
+    args.table = None
+    if args.csv is not None:
+        args.table = _read_table(parser, args)
     args.on_dask = args.dask or args.scheduler is not None
     return args
+
+
+def _read_table(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """``(X, y)`` from ``--csv`` / ``--target``, or a parser error that says what is wrong."""
+    try:
+        table = pd.read_csv(args.csv)
+    except FileNotFoundError:
+        parser.error(f"--csv: no such file: {args.csv}")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        parser.error(f"--csv: {args.csv} cannot be read as a CSV file: {error}")
+    try:
+        X, y = split_target(table, args.target)
+    except TableError as error:
+        parser.error(f"--csv {args.csv}: {error}")
+    labels, counts = np.unique(y.astype(str), return_counts=True)
+    # every class needs a held-out row and a row in each of the --cv training folds
+    needed = max(int(np.ceil(args.cv / (1 - args.test_size))) + 1, int(np.ceil(1 / args.test_size)))
+    if counts.min() < needed:
+        rare = {str(k): int(n) for k, n in zip(labels, counts) if n < needed}
+        parser.error(f"--csv {args.csv}: classes with fewer than {needed} rows (needed for "
+                     f"--cv {args.cv} and --test-size {args.test_size}): {rare}")
+    return X, y
+
+
+def _training_data(args: argparse.Namespace, console: Console):
+    """Training and held-out rows, and the preprocessing step in front of the network."""
+    if args.table is None:
+        X, y = load_classification(args.dataset)
+        X_train, X_test, y_train, y_test = per_class_split(X, y, args.per_class, args.seed)
+        console.print(
+            f"[bold]{args.dataset}[/]: {len(y_train)} training rows ({args.per_class} per class), "
+            f"{len(y_test)} held out, {X.shape[1]} features"
+        )
+        return X_train, X_test, y_train, y_test, ("scale", StandardScaler())
+    X, y = args.table
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
+    )
+    numeric, categorical = infer_columns(X)
+    console.print(
+        f"[bold]{args.csv.name}[/]: {len(y_train)} training rows, {len(y_test)} held out, "
+        f"{X.shape[1]} features ({len(numeric)} numeric, {len(categorical)} categorical: "
+        "imputed, one-hot encoded and scaled)"
+    )
+    return X_train, X_test, y_train, y_test, ("prep", make_preprocessor(X))
 
 
 def _refit_and_score(pipeline, params, X_train, y_train, X_test, y_test):
@@ -130,21 +199,19 @@ def _search_with_progress(search, X, y, console: Console, callbacks: bool = True
 
 def run_sweep(args: argparse.Namespace, console: Console) -> list[dict]:
     """Run the search and the held-out refits; return one row per candidate, best CV first."""
-    X, y = load_classification(args.dataset)
-    X_train, X_test, y_train, y_test = per_class_split(X, y, args.per_class, args.seed)
-    console.print(
-        f"[bold]{args.dataset}[/]: {len(y_train)} training rows ({args.per_class} per class), "
-        f"{len(y_test)} held out, {X.shape[1]} features"
-    )
+    X_train, X_test, y_train, y_test, preprocess = _training_data(args, console)
     pipeline = Pipeline([
-        ("scale", StandardScaler()),
+        preprocess,
+        # one torch thread per fit (the estimators' default): parallelism comes from n_jobs
         ("net", RegularizedMLPClassifier(hidden_layer_sizes=args.hidden, max_iter=args.max_iter,
-                                         random_state=args.seed,
-                                         n_threads=1 if args.on_dask else None)),
+                                         random_state=args.seed)),
     ])
-    # on Dask, -1 means every worker thread of the cluster; one torch thread per fit
+    # on Dask, -1 means every worker thread of the cluster
     n_jobs = -1 if args.on_dask else args.n_jobs
-    grid = param_grid(args.penalties, args.grid_size, prefix="net__")
+    if args.grid == "tabular":
+        grid = tabular_grid(prefix="net__")
+    else:
+        grid = param_grid(args.penalties, args.grid_size, prefix="net__")
     splitter = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
     # fixed folds, and the data and folds that Dask copies to every worker (see _dask.py)
     folds, shared = replicated_inputs(X_train, y_train, splitter, X_test, y_test)

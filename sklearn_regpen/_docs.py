@@ -48,10 +48,12 @@ ESTIMATOR_DOC = """{summary}
         ``MLPClassifier`` calls ``epsilon``.
     batch_size : int, default=200
         Rows per optimizer step (clipped to the number of training rows).
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs.
+    learning_rate_init : float, default=3e-3
+        Adam's learning rate. Three times scikit-learn's default: with ``max_iter=500`` it
+        matched ``MLPClassifier()``'s accuracy on ten KEEL tables in fewer epochs than either
+        change alone (README, "Defaults and why").
+    max_iter : int, default=500
+        Maximum number of epochs; scikit-learn's 200 left most fits on small tables unconverged.
     tol : float, default=1e-4
         Improvement of the training loss (or of the validation score with ``early_stopping``)
         below which an epoch counts as no improvement.

