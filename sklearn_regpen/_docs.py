@@ -58,7 +58,10 @@ ESTIMATOR_DOC = """{summary}
         Improvement of the training loss (or of the validation score with ``early_stopping``)
         below which an epoch counts as no improvement.
     n_iter_no_change : int, default=10
-        Training stops after more than this many epochs without improvement.
+        Training stops after more than this many epochs without improvement. ``fit`` then keeps
+        the weights of the best epoch (lowest training loss, or best validation score), not the
+        last one, as scikit-learn's MLP would: a loss that spikes late must not leave the model
+        on its worst weights.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows, stop when their {score_name} stops
         improving, and keep the weights of the best epoch. Ignored by ``partial_fit``.

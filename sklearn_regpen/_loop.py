@@ -29,6 +29,7 @@ class Progress:
     best_loss: float = math.inf
     best_score: float = -math.inf
     stall: int = 0
+    kept_epoch: int = 0  # the epoch whose weights the model falls back on (best, or last good)
 
     @property
     def n_iter(self) -> int:
@@ -57,14 +58,17 @@ def run_epochs(
     """Train ``net`` on ``train`` for up to ``max_epochs`` epochs; return whether it converged.
 
     With ``validate`` (a callable scoring the current module, higher is better) training stops
-    once the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs and the
-    best epoch's weights are restored; without it, the same rule applies to the training loss.
-    ``stop_early=False`` runs all ``max_epochs`` (``partial_fit``). A non-finite loss raises
-    :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the weights of the last
-    completed epoch (or the best one, with ``validate``) before it propagates.
+    once the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without
+    it, the same rule applies to the training loss. Either way the best epoch's weights (highest
+    score, or lowest training loss) are restored at the end: a loss that spikes late in training
+    (seen with ``vat`` on a one-hot table, where the last epoch's loss was 100 times its best)
+    must not leave the model with its worst weights. ``stop_early=False`` (``partial_fit``) runs
+    all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss raises
+    :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the best
+    epoch's, or the last completed one's for ``partial_fit``) before it propagates.
     """
     module = net.module_
-    kept: dict = {}  # weights to fall back on: the best epoch (validate) or the last completed one
+    kept: dict = {}  # weights to fall back on: the best epoch, or the last completed one
     try:
         converged = _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change,
                             validate, stop_early, describe, verbose)
@@ -72,7 +76,7 @@ def run_epochs(
         if kept:
             module.load_state_dict(kept["state"])
         raise
-    if validate is not None and kept:
+    if stop_early and kept:
         module.load_state_dict(kept["state"])
     return converged
 
@@ -108,10 +112,13 @@ def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, valid
             if score > progress.best_score:
                 progress.best_score = score
                 _snapshot(net.module_, kept)
+                progress.kept_epoch = progress.n_iter
         else:
             improved = loss < progress.best_loss - tol
+            if loss < progress.best_loss or not stop_early:
+                _snapshot(net.module_, kept)
+                progress.kept_epoch = progress.n_iter
             progress.best_loss = min(progress.best_loss, loss)
-            _snapshot(net.module_, kept)
         progress.stall = 0 if improved else progress.stall + 1
         if verbose:
             extra = f", validation score = {score:.6f}" if validate is not None else ""

@@ -248,7 +248,8 @@ class _RegularizedMLP(BaseEstimator):
             if progress.n_iter and "net" in locals():
                 self._publish(net, progress, target_attrs)
                 warnings.warn(
-                    f"fit interrupted: the model keeps the weights of epoch {progress.n_iter}",
+                    f"fit interrupted: the model keeps the weights of epoch "
+                    f"{progress.kept_epoch or progress.n_iter}",
                     UserWarning,
                     stacklevel=3,
                 )

@@ -92,6 +92,32 @@ def test_keyboard_interrupt_keeps_the_last_good_epoch(blobs, monkeypatch):
     assert np.all(np.isfinite(clf.predict_proba(X)))
 
 
+def test_a_late_loss_spike_does_not_leave_the_worst_weights(blobs, monkeypatch):
+    """Without early stopping the lowest-training-loss epoch's weights are kept: a spike in the
+    last epochs (seen with vat on a one-hot table) must not be what the model predicts with."""
+    X, y = blobs
+    calls = {"n": 0}
+    original = PenalizedNet.fit_loop
+
+    def spoiled_after_fourth_epoch(self, *args, **kwargs):
+        calls["n"] += 1
+        result = original(self, *args, **kwargs)
+        if calls["n"] > 4:  # wreck the weights and report the loss such weights would have
+            with torch.no_grad():
+                for p in self.module_.parameters():
+                    p.mul_(-50.0)
+            self.history.record("train_loss", 1e3 + calls["n"])
+        return result
+
+    monkeypatch.setattr(PenalizedNet, "fit_loop", spoiled_after_fourth_epoch)
+    clf = RegularizedMLPClassifier(**{**FAST, "max_iter": 50, "n_iter_no_change": 3}).fit(X, y)
+    best = int(np.argmin(clf.loss_curve_)) + 1
+    assert clf.n_iter_ == 8 and best <= 4
+    monkeypatch.setattr(PenalizedNet, "fit_loop", original)
+    unspoiled = RegularizedMLPClassifier(**{**FAST, "max_iter": best}).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), unspoiled.predict_proba(X))
+
+
 def test_keyboard_interrupt_before_any_epoch_leaves_it_unfitted(blobs, monkeypatch):
     X, y = blobs
 
