@@ -36,6 +36,16 @@ def versions() -> str:
     )
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (benchmarks run without a screen)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A GitHub Markdown table; floats are written as given, so format them first."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
@@ -85,4 +95,5 @@ class Report:
             "",
         ]
         path.write_text("\n".join(header) + "\n" + "\n".join(self.sections))
+        print(f"wrote {path}")
         return path

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import torch
-from _report import Report, markdown_table
+from _report import Report, markdown_table, pyplot
 from _techreport import (
     LABELS,
     chosen_params,
@@ -59,10 +59,7 @@ def main(argv=None) -> int:
     curves.append((f"{LABELS['jacobian']}, stronger", stronger, strong_model))
     values = {label: hidden_activations(model, X_test) for label, _, model in curves}
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     bins = np.linspace(-1, 1, 41)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -90,8 +87,7 @@ def main(argv=None) -> int:
         + markdown_table(header, rows),
     )
     report.figure("activation_histogram.png", fig, "hidden activation histograms")
-    path = report.write(args.out / args.name)
-    print(f"wrote {path}")
+    report.write(args.out / args.name)
     print(markdown_table(header, rows))
     return 0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _report import Report, markdown_table
+from _report import Report, markdown_table, pyplot
 from _techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data, parser, settings
 
 from sklearn_regpen.diagnostics import attack_accuracies
@@ -52,10 +52,7 @@ def main(argv=None) -> int:
             ]  # fmt: skip
             accuracy[attack, penalty] = 100 * np.mean(per_seed, axis=0)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, attack in zip(axes, ("fgsm", "pgd")):
@@ -83,8 +80,7 @@ def main(argv=None) -> int:
     )
     figure_name = Path(args.name).with_suffix(".png").name
     report.figure(figure_name, fig, "accuracy against attack radius")
-    path = report.write(args.out / args.name)
-    print(f"wrote {path}")
+    report.write(args.out / args.name)
     print("\n\n".join(sections))
     return 0
 

@@ -106,8 +106,7 @@ def main(argv=None) -> int:
             [[LABELS[p], *(f"{v:.2f}" for v in PAPER[p])] for p in PENALTIES],
         ),
     )
-    path = report.write(args.out / args.name)
-    print(f"wrote {path}")
+    report.write(args.out / args.name)
     print(markdown_table(header, rows))
     return 0
 

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import torch
-from _report import Report, markdown_table
+from _report import Report, markdown_table, pyplot
 from _techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data, parser, settings
 
 from sklearn_regpen.diagnostics import noise_errors
@@ -46,10 +46,7 @@ def main(argv=None) -> int:
         ]
         curves[penalty] = 100 * np.mean(per_seed, axis=0)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for penalty in PENALTIES:
@@ -68,8 +65,7 @@ def main(argv=None) -> int:
         "(`sklearn_regpen.diagnostics.noise_errors`).\n\n" + markdown_table(header, rows),
     )
     report.figure("noise_robustness.png", fig, "test error against input noise")
-    path = report.write(args.out / args.name)
-    print(f"wrote {path}")
+    report.write(args.out / args.name)
     print(markdown_table(header, rows))
     return 0
 

@@ -44,7 +44,7 @@ from sklearn_regpen.penalties import PENALTIES, make_penalty
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _report import Report, markdown_table  # noqa: E402
+from _report import RESULTS, Report, markdown_table  # noqa: E402
 
 NAMES = ["jacobian", "logit_jacobian", "noisy_jacobian", "hsfob", "hsfob_db1", "hsfob_db2"]
 
@@ -200,12 +200,7 @@ def accuracy_rows(seeds, max_iter: int) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=HERE / "results",
-        help="folder for projections.md (default: benchmarks/results)",
-    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for projections.md")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     torch.set_num_threads(1)
@@ -256,7 +251,7 @@ def main(argv=None) -> int:
         body = make()
         print(f"{heading}\n\n{body}\n", flush=True)
         report.add(heading, body)
-    print(f"written to {report.write(args.out / 'projections.md')}")
+    report.write(args.out / "projections.md")
     return 0
 
 

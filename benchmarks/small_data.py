@@ -56,7 +56,7 @@ from sklearn_regpen.estimators import TrainingDivergedError
 from sklearn_regpen.penalties import PENALTIES
 
 try:  # run as a script, or imported by path from the tests
-    from _report import RESULTS, Report, markdown_table
+    from _report import RESULTS, Report, markdown_table, pyplot
 except ImportError:  # pragma: no cover - imported as benchmarks.small_data
     from benchmarks._report import RESULTS, Report, markdown_table
 
@@ -227,10 +227,7 @@ def choice_table(results, penalties, sizes) -> str:
 
 
 def error_figure(results, penalties, sizes):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     cmap = plt.get_cmap("tab20")

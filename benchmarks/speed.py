@@ -59,7 +59,7 @@ def _load(name: str):
 overhead = _load("overhead")
 penalty_cost = _load("penalty_cost")
 sys.path.insert(0, str(HERE))
-from _report import Report, markdown_table  # noqa: E402
+from _report import RESULTS, Report, markdown_table  # noqa: E402
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 #: the issue's target: within 10% of the FLOP bound
@@ -218,12 +218,7 @@ def main(argv=None) -> int:
         default="",
         help="comma-separated sections to skip: overhead, memory, penalties, steps, threads",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=HERE / "results",
-        help="folder for speed.md (default: benchmarks/results)",
-    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for speed.md")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     if args.threads:
@@ -291,8 +286,7 @@ def main(argv=None) -> int:
         body = make()
         print(f"{heading}\n\n{body}\n", flush=True)
         report.add(heading, body)
-    path = report.write(args.out / "speed.md")
-    print(f"written to {path}")
+    report.write(args.out / "speed.md")
     return 0
 
 

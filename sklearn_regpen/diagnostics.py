@@ -124,10 +124,15 @@ def _generator(random_state, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(int(seed))
 
 
-def _check_batch_size(batch_size) -> int:
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    return int(batch_size)
+def _positive_int(name: str, value, *, none_ok: bool = False) -> int | None:
+    """``value`` as an int, or a ValueError naming ``name`` unless it is a positive integer
+    (or None, with ``none_ok``)."""
+    if value is None and none_ok:
+        return None
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        expected = "None or a positive integer" if none_ok else "a positive integer"
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
+    return int(value)
 
 
 def _check_levels(name: str, values) -> list[float]:
@@ -229,13 +234,8 @@ def sensitivity(
     True
     """
     net = _network(estimator)
-    batch_size = _check_batch_size(batch_size)
-    if hessian_projections is not None and (
-        not isinstance(hessian_projections, (int, np.integer)) or hessian_projections < 1
-    ):
-        raise ValueError(
-            f"hessian_projections must be None or a positive integer; got {hessian_projections!r}"
-        )
+    batch_size = _positive_int("batch_size", batch_size)
+    hessian_projections = _positive_int("hessian_projections", hessian_projections, none_ok=True)
     x = _inputs(estimator, net, X)
     generator = _generator(random_state, net.device)
     parts = {name: [] for name in SENSITIVITY_COLUMNS}
@@ -275,10 +275,9 @@ def noise_errors(
     True
     """
     net = _network(estimator)
-    batch_size = _check_batch_size(batch_size)
+    batch_size = _positive_int("batch_size", batch_size)
     stds = _check_levels("stds", stds)
-    if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
+    n_draws = _positive_int("n_draws", n_draws)
     x = _inputs(estimator, net, X)
     targets = _targets(net, y, len(x))
     generator = _generator(random_state, net.device)
@@ -410,8 +409,7 @@ def _attack_settings(net, attack, norm, n_steps, step_size, batch_size) -> dict:
         raise ValueError(f"attack must be one of {ATTACKS}; got {attack!r}")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}")
+    n_steps = _positive_int("n_steps", n_steps)
     if step_size is not None and (not isinstance(step_size, Real) or not step_size > 0):
         raise ValueError(f"step_size must be a positive number or None; got {step_size!r}")
     return dict(
@@ -419,7 +417,7 @@ def _attack_settings(net, attack, norm, n_steps, step_size, batch_size) -> dict:
         norm=norm,
         n_steps=int(n_steps),
         step_size=step_size,
-        batch_size=_check_batch_size(batch_size),
+        batch_size=_positive_int("batch_size", batch_size),
     )
 
 

@@ -97,6 +97,17 @@ def monte_carlo(draws):
     return draws.mean(0), draws.std(0) / draws.shape[0] ** 0.5
 
 
+def flat_gradient(value, net):
+    return torch.cat([g.flatten() for g in grads(value, net)])
+
+
+def mean_projection_gradient(pen, net, x, reps=100, batches=100):
+    """Mean and standard error of ``pen``'s parameter gradient over ``batches`` batches, each
+    holding every row of ``x`` ``reps`` times (so each row gets ``reps`` random draws)."""
+    draws = torch.stack([flat_gradient(pen(net, x.repeat(reps, 1)), net) for _ in range(batches)])
+    return monte_carlo(draws)
+
+
 # -- adversarial penalties: power iteration -----------------------------------------------------
 ADVERSARIAL = {
     # name: (matrix whose top eigenvalue the penalty tends to, divergence, factor in eps^2 / factor)
@@ -334,15 +345,11 @@ def test_hsfob_projection_estimate_is_unbiased_in_gradient(x):
     3e-4 chance for a correct estimator). Holding p fixed in the cotangent M u (as sampling
     y ~ p does) keeps the value unbiased but not the gradient (off by about 5% here, over 100
     standard errors in some components): that variant must fail here."""
-    net, reps, batches = tiny_net(), 100, 100
-    exact = torch.cat([g.flatten() for g in grads(make_penalty("hsfob")(net, x), net)])
+    net = tiny_net()
+    exact = flat_gradient(make_penalty("hsfob")(net, x), net)
 
     def mean_gradient(pen):
-        draws = torch.stack([
-            torch.cat([g.flatten() for g in grads(pen(net, x.repeat(reps, 1)), net)])
-            for _ in range(batches)
-        ])
-        return monte_carlo(draws)
+        return mean_projection_gradient(pen, net, x)
 
     unbiased = make_penalty("hsfob", n_projections=1)
     mean, sem = mean_gradient(unbiased)
@@ -360,15 +367,11 @@ def test_jacobian_projection_estimate_is_unbiased_in_gradient(x):
     """As for hsfob: the one-projection Jacobian estimate, whose softmax Jacobian ``A(z)`` maps the
     random direction to the logits, has the exact penalty's gradient on average (100 batches of
     100 draws per row, every component within 4.5 standard errors); detaching ``A`` must fail."""
-    net, reps, batches = tiny_net(), 100, 100
-    exact = torch.cat([g.flatten() for g in grads(make_penalty("jacobian")(net, x), net)])
+    net = tiny_net()
+    exact = flat_gradient(make_penalty("jacobian")(net, x), net)
 
     def mean_gradient(pen):
-        draws = torch.stack([
-            torch.cat([g.flatten() for g in grads(pen(net, x.repeat(reps, 1)), net)])
-            for _ in range(batches)
-        ])
-        return monte_carlo(draws)
+        return mean_projection_gradient(pen, net, x)
 
     mean, sem = mean_gradient(make_penalty("jacobian", n_projections=1))
     assert torch.all((mean - exact).abs() < 4.5 * sem), ((mean - exact) / sem)
