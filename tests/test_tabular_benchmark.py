@@ -69,3 +69,42 @@ def test_defaults_study_quick_run(tmp_path):
     assert defaults.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "tabular_defaults_quick.md").read_text()
     assert "| defaults |" in text and "| sklearn MLPClassifier() |" in text
+
+
+def _cell(inner, accuracy, cpu=1.0):
+    return {"inner_accuracy": inner, "inner_log_loss": [1 - a for a in inner],
+            "accuracy": accuracy, "inner_cpu_s": cpu, "refit_cpu_s": cpu / 3}
+
+
+def test_grid_replay_picks_the_best_inner_score_and_the_first_on_a_tie():
+    grid = load("tabular_grid")
+    results = {
+        ("t", 5, 0): _cell([0.8, 0.8, 0.8], 0.70),
+        ("t", 5, 1): _cell([0.9, 0.7, 0.8], 0.90),  # ties with 0 on the mean
+        ("t", 5, 2): _cell([0.9, 0.9, 0.9], 0.60),
+        ("u", 5, 0): _cell([0.5, 0.5, 0.5], 0.50),
+        ("u", 5, 1): _cell([0.6, 0.6, 0.6], 0.80),
+        ("u", 5, 2): _cell([0.4, 0.4, 0.4], 0.95),
+    }
+    cells = [("t", 5), ("u", 5)]
+    accuracies, chosen, cpu = grid.replay(results, [0, 1], cells)
+    assert chosen == [0, 1] and list(accuracies) == [0.70, 0.80]
+    assert cpu == pytest.approx(2 * 2.0 + 2 / 3)  # every candidate's inner fits, one refit a cell
+    assert grid.replay(results, [1, 0], cells)[1] == [1, 1]  # grid order breaks the tie
+    assert grid.replay(results, [0, 1, 2], cells)[1] == [2, 1]
+    # greedy: from the default, add whatever raises the replayed mean most, within the budget
+    assert grid.greedy_grid(results, cells, 3, "accuracy", 2, budget=10.0) == [0, 1]
+    assert grid.greedy_grid(results, cells, 3, "accuracy", 3, budget=1.0) == [0]
+    assert grid.best_per_table(results, cells, 3) == pytest.approx((0.90 + 0.95) / 2)
+
+
+def test_grid_study_quick_run(tmp_path, capsys):
+    grid = load("tabular_grid")
+    assert grid.main(["--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tabular_grid_quick.md").read_text()
+    assert "| greedy grid, scored by accuracy |" in text and "| default alone | 0 |" in text
+    capsys.readouterr()
+    assert grid.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert "tasks to run" not in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="folds 0-4 are the test"):
+        grid.main(["--folds", "2", "--out", str(tmp_path)])
