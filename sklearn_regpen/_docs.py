@@ -48,6 +48,11 @@ ESTIMATOR_DOC = """{summary}
         ``MLPClassifier`` calls ``epsilon``.
     batch_size : int, default=200
         Rows per optimizer step (clipped to the number of training rows).
+    learning_rate : {{"constant", "adaptive"}}, default="constant"
+        Adam's rate during ``fit``. ``"adaptive"``, as scikit-learn's MLP does for its SGD
+        solver: where ``"constant"`` would stop (more than ``n_iter_no_change`` epochs without
+        improvement), divide the rate by 5 and go on, until it is 1e-6 or less.
+        ``partial_fit`` keeps the rate it has.
     learning_rate_init : float, default=3e-3
         Adam's learning rate. Three times scikit-learn's default: with ``max_iter=500`` it
         matched ``MLPClassifier()``'s accuracy on ten KEEL tables in fewer epochs than either
