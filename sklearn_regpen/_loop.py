@@ -52,26 +52,29 @@ def run_epochs(
     n_iter_no_change: int,
     validate: Callable[[], float] | None = None,
     stop_early: bool = True,
+    on_stall: Callable[[], bool] | None = None,
     describe: str = "",
     verbose: bool = False,
 ) -> bool:
     """Train ``net`` on ``train`` for up to ``max_epochs`` epochs; return whether it converged.
 
-    With ``validate`` (a callable scoring the current module, higher is better) training stops
-    once the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without
-    it, the same rule applies to the training loss. Either way the best epoch's weights (highest
-    score, or lowest training loss) are restored at the end: a loss that spikes late in training
-    (seen with ``vat`` on a one-hot table, where the last epoch's loss was 100 times its best)
-    must not leave the model with its worst weights. ``stop_early=False`` (``partial_fit``) runs
-    all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss raises
-    :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the best
-    epoch's, or the last completed one's for ``partial_fit``) before it propagates.
+    With ``validate`` (a callable scoring the current module, higher is better) training stops once
+    the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without it,
+    the same rule applies to the training loss. ``on_stall``, when given, is called at that point
+    instead of stopping: it returns True to go on (after lowering the learning rate, say), with the
+    count of epochs without improvement reset, or False to stop. Either way the best epoch's
+    weights (highest score, or lowest training loss) are restored at the end: a loss that spikes
+    late in training (seen with ``vat`` on a one-hot table, where the last epoch's loss was 100
+    times its best) must not leave the model with its worst weights. ``stop_early=False``
+    (``partial_fit``) runs all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss
+    raises :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the
+    best epoch's, or the last completed one's for ``partial_fit``) before it propagates.
     """
     module = net.module_
     kept: dict = {}  # weights to fall back on: the best epoch, or the last completed one
     try:
         converged = _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change,
-                            validate, stop_early, describe, verbose)
+                            validate, stop_early, on_stall, describe, verbose)
     except KeyboardInterrupt:
         if kept:
             module.load_state_dict(kept["state"])
@@ -93,7 +96,7 @@ def _snapshot(module, kept: dict) -> None:
 
 
 def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, validate, stop_early,
-            describe, verbose) -> bool:
+            on_stall, describe, verbose) -> bool:
     started = time.perf_counter()
     for _ in range(max_epochs):
         net.fit_loop(train, epochs=1)
@@ -125,5 +128,7 @@ def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, valid
             print(f"Iteration {progress.n_iter}, loss = {loss:.8f}{extra} "
                   f"({time.perf_counter() - started:.1f}s)")
         if stop_early and progress.stall > n_iter_no_change:
-            return True
+            if on_stall is None or not on_stall():
+                return True
+            progress.stall = 0
     return False

@@ -85,6 +85,25 @@ def _resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+#: ``learning_rate="adaptive"`` divides the rate by this on each stall, and stops at MIN_LR or
+#: below, as scikit-learn's MLP does for its SGD solver
+LR_DIVISOR, MIN_LR = 5.0, 1e-6
+
+
+def _lower_learning_rate(net):
+    """``on_stall`` for ``run_epochs``: divide the optimizer's rate by 5 and go on, or say stop."""
+
+    def lower() -> bool:
+        groups = net.optimizer_.param_groups
+        if groups[0]["lr"] <= MIN_LR:
+            return False
+        for group in groups:
+            group["lr"] /= LR_DIVISOR
+        return True
+
+    return lower
+
+
 class _RegularizedMLP(BaseEstimator):
     """Shared parameters, validation and training; subclasses set the task and the targets."""
 
@@ -97,6 +116,7 @@ class _RegularizedMLP(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -121,6 +141,7 @@ class _RegularizedMLP(BaseEstimator):
         alpha=1e-4,
         epsilon=0.1,
         batch_size=200,
+        learning_rate="constant",
         learning_rate_init=3e-3,
         max_iter=500,
         tol=1e-4,
@@ -141,6 +162,7 @@ class _RegularizedMLP(BaseEstimator):
         self.alpha = alpha
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.tol = tol
@@ -330,6 +352,7 @@ class _RegularizedMLP(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             validate=validate,
             stop_early=not incremental,
+            on_stall=_lower_learning_rate(net) if self.learning_rate == "adaptive" else None,
             describe=f"penalty={self.penalty!r}, alpha={self.alpha}, epsilon={self.epsilon}, "
             f"learning_rate_init={self.learning_rate_init}",
             verbose=bool(self.verbose),

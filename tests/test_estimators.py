@@ -162,6 +162,7 @@ def test_grid_search_in_pipeline(blobs):
         ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes"),
         ({"penalty": "c2c", "epsilon": 0.0}, "epsilon must be > 0"),
         ({"device": "tpu"}, "'device' parameter"),
+        ({"learning_rate": "cosine"}, "'learning_rate' parameter"),
     ],
 )
 def test_bad_parameters_raise_before_training(blobs, params, match):
@@ -205,6 +206,25 @@ def test_stops_when_loss_plateaus_and_warns_otherwise(blobs):
         RegularizedMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
     converged = RegularizedMLPClassifier(**{**FAST, "max_iter": 2000, "tol": 1e-2}).fit(X, y)
     assert converged.n_iter_ < 2000 and converged.best_loss_ == min(converged.loss_curve_)
+
+
+def test_adaptive_learning_rate_divides_by_five_on_each_stall(blobs):
+    X, y = blobs
+    settings = {**FAST, "max_iter": 2000, "tol": 1e-2, "n_iter_no_change": 2,
+                "learning_rate_init": 1e-5}
+    constant = RegularizedMLPClassifier(**settings).fit(X, y)
+    assert constant.net_.optimizer_.param_groups[0]["lr"] == 1e-5
+    adaptive = RegularizedMLPClassifier(learning_rate="adaptive", **settings).fit(X, y)
+    # 1e-5 stalls, 2e-6 stalls, 4e-7 is at most 1e-6: the third stall stops training
+    assert adaptive.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-5 / 25)
+    assert adaptive.n_iter_ >= 3 * (settings["n_iter_no_change"] + 1) > constant.n_iter_
+    assert adaptive.n_iter_ < settings["max_iter"]
+    # every parameter group (the decayed weights and the biases) moves together
+    rates = [group["lr"] for group in adaptive.net_.optimizer_.param_groups]
+    assert len(rates) == 2 and rates == pytest.approx([4e-7, 4e-7])
+    # the rate starts again from learning_rate_init on the next fit
+    adaptive.set_params(max_iter=1).fit(X, y)
+    assert adaptive.net_.optimizer_.param_groups[0]["lr"] == 1e-5
 
 
 def test_verbose_prints_progress(blobs, capsys):
