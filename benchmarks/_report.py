@@ -69,6 +69,12 @@ class Report:
         self.sections: list[str] = []
         self.figures: list[tuple[str, object]] = []
         self.start = time.perf_counter()
+        self.cache_note = ""
+
+    def cached(self, fitted: int, total: int) -> None:
+        """Say in the header that this command fitted ``fitted`` of the ``total`` results it
+        reports and read the others from a cache: the wall time counts only the former."""
+        self.cache_note = f" (fitted {fitted} of the {total} results; the rest from the cache)"
 
     def add(self, heading: str, body: str) -> None:
         self.sections.append(f"{heading}\n\n{body.strip()}\n")
@@ -91,7 +97,7 @@ class Report:
             f"- command: `{self.command}`",
             f"- versions: {versions()}",
             f"- seeds: {seeds}",
-            f"- wall time: {wall:.0f} s",
+            f"- wall time: {wall:.0f} s{self.cache_note}",
             "",
         ]
         path.write_text("\n".join(header) + "\n" + "\n".join(self.sections))

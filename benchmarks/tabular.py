@@ -380,6 +380,7 @@ def main(argv=None) -> int:
         if cache_key(d, f, m, fps[m]) in cache
     }
     per_dataset, overall, complete = summarize(results, datasets, methods, fold_ids)
+    report.cached(0 if args.report_only else len(tasks), len(results))
     commits = sorted({r["commit"] for r in results.values()})
     missing = [d for d in datasets if d not in complete]
     report.add(

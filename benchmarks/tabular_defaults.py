@@ -186,13 +186,12 @@ def main(argv=None) -> int:
         for s in sorted(settings, key=lambda s: -acc[s].mean())
     ]
     cells = list(itertools.product(datasets, fold_ids, settings))
+    report.cached(len(tasks), len(cells))
     report.add(
         "## Setup",
         f"Datasets: {', '.join(datasets)}; folds {list(fold_ids)} of "
         "StratifiedKFold(10, shuffle=True, random_state=0); one thread; "
-        f"random_state=0. {len(tasks)} of {len(cells)} fits run by this command, the others "
-        "read from the cache (the wall time above counts only the former). "
-        f"Package source {version}, commit(s) "
+        f"random_state=0. Package source {version}, commit(s) "
         f"{sorted({cache[key(*t)]['commit'] for t in cells})}.",
     )
     report.add(

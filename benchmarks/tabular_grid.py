@@ -267,6 +267,7 @@ def main(argv=None) -> int:
     ]
     if not cells:
         raise SystemExit("no complete (table, fold) cell in the cache yet")
+    report.cached(0 if args.report_only else len(tasks), len(results))
     report.add(
         "## Setup",
         f"Held-out folds {sorted({f for _, f in cells})} of StratifiedKFold(10, shuffle=True, "
