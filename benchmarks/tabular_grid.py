@@ -164,14 +164,15 @@ def greedy_grid(results, cells, n_pool: int, scoring: str, size: int, budget: fl
     return grid
 
 
-def held_out_fold_estimate(results, cells, n_pool: int, scoring: str, size: int, budget_share):
+def held_out_fold_estimate(results, cells, n_pool: int, scoring: str, size: int, budget_for):
     """Greedy on all dev folds but one, replayed on the one left out: what the greedy choice is
-    worth on rows it did not see (its gain on its own folds is optimistic)."""
+    worth on rows it did not see (its gain on its own folds is optimistic). ``budget_for(cells)``
+    gives the CPU budget of a greedy grid chosen on ``cells``."""
     accuracies, left_out_cells = [], []
     for fold in sorted({f for _, f in cells}):
         seen = [c for c in cells if c[1] != fold]
         unseen = [c for c in cells if c[1] == fold]
-        grid = greedy_grid(results, seen, n_pool, scoring, size, budget_share(seen))
+        grid = greedy_grid(results, seen, n_pool, scoring, size, budget_for(seen))
         accuracies.extend(replay(results, grid, unseen, scoring)[0])
         left_out_cells.extend(unseen)
     return cell_means(np.array(accuracies), left_out_cells)
@@ -316,16 +317,16 @@ def main(argv=None) -> int:
         searches["greedy grid"] = grids[scoring] = greedy_grid(
             results, cells, len(pool), scoring, GRID_SIZE, budget(cells)
         )
-        for name_, grid in searches.items():
+        for search_name, grid in searches.items():
             accuracies, chosen, cpu = replay(results, grid, cells, scoring)
             estimate = "-"
-            if name_ == "greedy grid" and len({f for _, f in cells}) > 1:
+            if search_name == "greedy grid" and len({f for _, f in cells}) > 1:
                 estimate = held_out_fold_estimate(
                     results, cells, len(pool), scoring, GRID_SIZE, budget
                 )
                 estimate = f"{estimate:.4f}"
             rows.append([
-                f"{name_}, scored by {scoring}",
+                f"{search_name}, scored by {scoring}",
                 "all" if len(grid) == len(pool) else " ".join(map(str, grid)),
                 f"{cell_means(accuracies, cells):.4f}",
                 estimate,
