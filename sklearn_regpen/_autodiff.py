@@ -1,14 +1,21 @@
-"""Input-space derivatives shared by the penalties and the diagnostics.
+"""Input-space derivatives shared by the penalties and the diagnostics: one implementation each.
 
-Every function here takes ``fn``, a map from a batch ``x`` of shape ``(B, d)`` to outputs of shape
-``(B, K)`` whose rows depend only on their own input row (true of an MLP without batch
-statistics), and returns per-row quantities. Results stay differentiable with respect to whatever
-``fn`` closes over (a module's parameters), so a penalty built from them can be trained through.
+Every function takes ``fn``, a map from a batch ``x`` of shape ``(B, *S)`` (rows of features, or
+images ``(B, C, H, W)``) to outputs of shape ``(B, K)`` whose rows depend only on their own input
+row (true of an MLP or a CNN without batch statistics: no ``BatchNorm`` in training mode), and
+returns per-row quantities. Norms over the input are taken over all of its ``D = prod(S)``
+dimensions. Results stay differentiable with respect to whatever ``fn`` closes over (a module's
+parameters), so a penalty built from them can be trained through.
+
+The output-space matrices the penalties and diagnostics share live here too:
+:func:`output_map` (``f``: probabilities or raw outputs), :func:`softmax_jacobian` (``A = df/dz``)
+and :func:`fisher_factor` (``M`` with ``M M^T = H``, the data loss's Hessian in the outputs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import torch
 from torch.func import jvp, vjp, vmap
@@ -16,11 +23,104 @@ from torch.func import jvp, vjp, vmap
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def jacobian(fn: Fn, x: torch.Tensor) -> torch.Tensor:
-    """Per-row Jacobians ``d fn(x)_i / d x_i``, shape ``(B, K, d)``.
+def check_batch(x: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``x`` has a batch dimension and at least one feature."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() < 2:
+        raise ValueError(
+            f"x must be a batch: shape (n_rows, n_features) or (n_rows, *input_shape); got shape "
+            f"{tuple(x.shape)}. For one row use x.unsqueeze(0)"
+        )
 
-    Uses forward mode (``d`` Jacobian-vector products) when the input is narrower than the output
-    and reverse mode (``K`` vector-Jacobian products) otherwise; both are batched with ``vmap``.
+
+def check_class_logits(z: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless a classifier's logits have at least two columns: the softmax of
+    one logit is constantly 1, so its cross-entropy and every output-space penalty would be 0."""
+    if z.dim() != 2 or z.shape[1] < 2:
+        raise ValueError(
+            f"a classifier's module must return logits of shape (n_rows, n_classes) with at "
+            f"least 2 classes; got shape {tuple(z.shape)}: the softmax of a single logit is "
+            "constant, so the loss and the penalty would be 0 (use one output per class)"
+        )
+
+
+def flat_rows(v: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
+    """``v`` with every dimension after the first ``batch_dims`` flattened into one."""
+    return v.reshape(*v.shape[:batch_dims], -1)
+
+
+def sq_norms(v: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
+    """Squared Euclidean norm over every dimension after the first ``batch_dims``."""
+    return flat_rows(v, batch_dims).square().sum(dim=-1)
+
+
+def unit_rows(v: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
+    """``v`` scaled to unit Euclidean norm over every dimension after the first ``batch_dims``
+    (zero rows stay zero)."""
+    norm = flat_rows(v, batch_dims).norm(dim=-1)
+    norm = norm.reshape(*norm.shape, *([1] * (v.dim() - batch_dims)))
+    return v / norm.clamp_min(torch.finfo(v.dtype).tiny)
+
+
+# -- output-space matrices -----------------------------------------------------------------------
+def output_map(z: torch.Tensor, task: str) -> torch.Tensor:
+    """``f``, what output-space penalties compare: class probabilities, or regression outputs."""
+    if task == "classification":
+        check_class_logits(z)
+        return z.softmax(dim=1)
+    return z
+
+
+def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
+    """``A = diag(p) - p p^T``, the softmax's Jacobian ``df/dz`` per row, ``(B, K, K)``,
+    symmetric. It is also ``H``, the Hessian of the cross-entropy in the logits."""
+    p = output_map(z, "classification")
+    return torch.diag_embed(p) - p.unsqueeze(2) * p.unsqueeze(1)
+
+
+def fisher_factor(z: torch.Tensor, task: str) -> torch.Tensor:
+    """``M`` with ``M M^T = H``, the data loss's Hessian in the outputs, shape ``(B, K, K)``:
+    ``M = diag(sqrt p) - p sqrt(p)^T`` for the cross-entropy, ``I`` for half the squared error
+    (a unit-variance Gaussian). Then ``I(x) = J_z^T H J_z = (M^T J_z)^T (M^T J_z)``."""
+    n_rows, n_out = z.shape
+    if task != "classification":
+        return torch.eye(n_out, dtype=z.dtype, device=z.device).expand(n_rows, n_out, n_out)
+    check_class_logits(z)
+    sqrt_p = (0.5 * z.log_softmax(dim=1)).exp()  # finite gradient where p underflows
+    p = sqrt_p.square()
+    return torch.diag_embed(sqrt_p) - p.unsqueeze(2) * sqrt_p.unsqueeze(1)
+
+
+# -- Jacobians -----------------------------------------------------------------------------------
+def _basis(n: int, n_rows: int, like: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """The ``n`` unit vectors of ``R^n``, each repeated for every row: ``(n, B, *shape)``."""
+    eye = torch.eye(n, dtype=like.dtype, device=like.device).reshape(n, 1, *shape)
+    return eye.expand(n, n_rows, *shape)
+
+
+def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
+    """Per-row Jacobians ``d fn(x)_i / d x_i`` flattened over the input, ``(B, K, D)``, and the
+    outputs ``fn(x)`` of the same forward pass.
+
+    ``min(D, K)`` products: forward mode (``D`` Jacobian-vector products) when the input is
+    narrower than the output, reverse mode (``K`` vector-Jacobian products) otherwise, both
+    batched with ``vmap``. ``linearized``: ``vjp(fn, x)`` when the caller has it already.
+    """
+    n_rows, in_shape = x.shape[0], x.shape[1:]
+    n_in = math.prod(in_shape)
+    out, pullback = vjp(fn, x) if linearized is None else linearized
+    n_out = out.shape[1]
+    if n_in < n_out:
+        _, columns = vmap(lambda v: jvp(fn, (x,), (v,)))(_basis(n_in, n_rows, x, in_shape))
+        return columns.permute(1, 2, 0), out  # (D, B, K) -> (B, K, D)
+    (rows,) = vmap(pullback)(_basis(n_out, n_rows, out, (n_out,)))  # (K, B, *S)
+    return flat_rows(rows, 2).permute(1, 0, 2), out
+
+
+def jacobian(fn: Fn, x: torch.Tensor) -> torch.Tensor:
+    """Per-row Jacobians ``d fn(x)_i / d x_i``, shape ``(B, K, D)`` (see
+    :func:`jacobian_and_outputs`).
 
     Examples
     --------
@@ -30,89 +130,134 @@ def jacobian(fn: Fn, x: torch.Tensor) -> torch.Tensor:
     tensor([[[2., 0.],
              [0., 4.]]])
     """
-    n_rows, n_in = x.shape
+    return jacobian_and_outputs(fn, x)[0]
+
+
+def pullbacks(fn: Fn, x: torch.Tensor, cotangents: Callable[[torch.Tensor], torch.Tensor]):
+    """Vector-Jacobian products ``J_i^T c_ji``, flattened over the input, ``(m, B, D)``, and the
+    outputs ``fn(x)`` of their forward pass.
+
+    ``c = cotangents(fn(x))``, shape ``(m, B, K)``, may depend on the outputs (probabilities, the
+    gradient of a loss): they are fixed vectors for the product with ``J`` but stay differentiable
+    with respect to the parameters, so the result can be trained through. One forward pass and
+    ``m`` batched products.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[1.0, 2.0]])
+    >>> pulled, _ = pullbacks(lambda v: v**2, x, lambda out: torch.ones(1, *out.shape))
+    >>> pulled
+    tensor([[[2., 4.]]])
+    """
     out, pullback = vjp(fn, x)
-    n_out = out.shape[1]
-    if n_in < n_out:
-        basis = torch.eye(n_in, dtype=x.dtype, device=x.device)
-        tangents = basis.unsqueeze(1).expand(n_in, n_rows, n_in)
-        _, columns = vmap(lambda v: jvp(fn, (x,), (v,)))(tangents)  # (d, B, K)
-        return columns.permute(1, 2, 0)
-    basis = torch.eye(n_out, dtype=x.dtype, device=x.device)
-    cotangents = basis.unsqueeze(1).expand(n_out, n_rows, n_out)
-    (rows,) = vmap(pullback)(cotangents)  # (K, B, d)
-    return rows.permute(1, 0, 2)
+    (pulled,) = vmap(pullback)(cotangents(out))  # (m, B, *S)
+    return flat_rows(pulled, 2), out
+
+
+#: a factor ``C`` of a quadratic form ``||C J_z||_F^2``: ``(B, r, K)``, or ``None`` for ``I_K``
+Factor = torch.Tensor | None
+#: maps the outputs ``z`` to the factors whose forms are wanted
+Factors = Callable[[torch.Tensor], Sequence[Factor]]
+
+
+def _rows(factor: Factor, n_out: int) -> int:
+    return n_out if factor is None else factor.shape[1]
+
+
+def exact_products(factors: Sequence[Factor], n_in: int, n_out: int) -> int:
+    """Products :func:`jacobian_forms` takes to compute ``factors`` exactly: one per row of every
+    factor, or ``min(D, K)`` for the whole Jacobian, whichever is fewer."""
+    return min(sum(_rows(c, n_out) for c in factors), n_in, n_out)
+
+
+def jacobian_forms(
+    fn: Fn,
+    x: torch.Tensor,
+    factors: Factors,
+    n_projections: Callable[[int], int | None] | int | None = None,
+):
+    """Squared norms ``||C_b J_i||_F^2`` of products of the Jacobian ``J_i = d fn(x)_i / d x_i``
+    with output-space factors ``C_b = factors(fn(x))[b]``, shape ``(n_factors, B)``, and the
+    outputs ``fn(x)`` of the same forward pass.
+
+    The one routine behind the Jacobian norms (``C = A``, the softmax's Jacobian, or ``I``), the
+    Fisher trace (``Tr I(x) = ||M^T J_z||_F^2``) and the squared input gradient of a loss
+    (``C = g^T``, ``g`` the loss's gradient in the outputs).
+
+    Parameters
+    ----------
+    fn : callable
+        Row-wise map ``(B, *S) -> (B, K)``.
+    x : tensor of shape (B, *S)
+    factors : callable
+        ``z -> [C_1, C_2, ...]``, each of shape ``(B, r_b, K)`` or ``None`` for the identity.
+        Factors may depend on ``z`` and stay differentiable with respect to the parameters.
+    n_projections : None, int, or callable
+        ``None``: exact, with :func:`exact_products` products (one vector-Jacobian product per
+        row of every factor, or the whole Jacobian in ``min(D, K)`` forward or reverse products
+        when that is fewer). An int ``m``: each factor with more than one row is estimated by
+        ``r_b mean_j ||v_j^T C_b J||^2`` with ``v_j`` uniform on the unit sphere of ``R^{r_b}``
+        (Hoffman et al. 2019; ``E[r v v^T] = I``), ``m`` products per factor, unbiased in value
+        and in gradient (the directions do not depend on the parameters); single-row factors
+        stay exact (one product). A callable gets the exact product count and returns ``None``
+        or an int (``"auto"`` rules). Each factor draws its own directions.
+    """
+    check_batch(x)
+    z, pullback = vjp(fn, x)
+    blocks = list(factors(z))
+    n_rows, n_out = z.shape
+    n_in = math.prod(x.shape[1:])
+    if callable(n_projections):
+        n_projections = n_projections(exact_products(blocks, n_in, n_out))
+    if n_projections is None and exact_products(blocks, n_in, n_out) < sum(
+        _rows(c, n_out) for c in blocks
+    ):
+        # the whole Jacobian is cheaper than the products
+        jac, _ = jacobian_and_outputs(fn, x, (z, pullback))
+        forms = [jac if c is None else c @ jac for c in blocks]
+        return torch.stack([f.square().sum(dim=(1, 2)) for f in forms]), z
+    cotangents, sizes, scales = [], [], []
+    for c in blocks:
+        rows = _rows(c, n_out)
+        if n_projections is None or rows == 1:
+            directions = _basis(rows, n_rows, z, (rows,))  # (r, B, r)
+            scale = 1.0
+        else:
+            v = torch.randn(n_projections, n_rows, rows, dtype=z.dtype, device=z.device)
+            directions, scale = unit_rows(v, 2), rows / n_projections
+        # the cotangent of direction v is C^T v
+        cotangents.append(directions if c is None else torch.einsum("brk,jbr->jbk", c, directions))
+        sizes.append(len(directions))
+        scales.append(scale)
+    (pulled,) = vmap(pullback)(torch.cat(cotangents))
+    norms = sq_norms(pulled, 2).split(sizes)
+    return torch.stack([s * n.sum(dim=0) for s, n in zip(scales, norms)]), z
 
 
 def jacobian_sq_norm(fn: Fn, x: torch.Tensor, n_projections: int | None = None) -> torch.Tensor:
     """Per-row squared Frobenius norm ``||d fn(x)_i / d x_i||_F^2``, shape ``(B,)``.
 
-    Parameters
-    ----------
-    fn : callable
-        Row-wise map ``(B, d) -> (B, K)``.
-    x : tensor of shape (B, d)
-        Where the Jacobian is taken.
-    n_projections : int or None, default=None
-        ``None`` computes the norm exactly with ``min(d, K)`` Jacobian-vector products (see
-        :func:`jacobian`). An integer ``m`` returns the unbiased estimate of Hoffman et al. (2019),
-        ``K * mean_j ||v_j^T J||^2`` with ``v_j`` uniform on the unit sphere of ``R^K``: ``m``
-        vector-Jacobian products whatever ``d`` and ``K`` are, the choice for images where ``d``
-        and ``K`` are both large.
-    """
-    if n_projections is None:
-        return jacobian(fn, x).square().sum(dim=(1, 2))
-
-    def directions(out):
-        # sqrt(K) v with v uniform on the unit sphere: E[K v v^T] = I, so the mean is unbiased
-        v = unit_rows(torch.randn(n_projections, *out.shape, dtype=out.dtype, device=out.device))
-        return out.shape[1] ** 0.5 * v
-
-    return pullback_sq_norms(fn, x, directions).mean(dim=0)
-
-
-def pullback_sq_norms(
-    fn: Fn,
-    x: torch.Tensor,
-    cotangents: Callable[[torch.Tensor], torch.Tensor],
-    *,
-    with_outputs: bool = False,
-):
-    """Squared norms ``||J_i^T c_ji||^2`` of vector-Jacobian products, shape ``(m, B)``.
-
-    ``J_i = d fn(x)_i / d x_i`` and ``c_j = cotangents(fn(x))``, shape ``(m, B, K)``. The cotangents
-    may depend on the outputs (probabilities, the gradient of a loss): they are fixed vectors for
-    the product with ``J`` but stay differentiable with respect to the parameters, so the result
-    can be trained through. One forward pass and ``m`` batched vector-Jacobian products;
-    ``with_outputs=True`` also returns the outputs ``fn(x)`` of that pass (differentiable), as
-    ``(norms, outputs)``.
+    ``n_projections=None`` is exact (``min(D, K)`` products); an integer ``m`` gives the unbiased
+    estimate ``K mean_j ||v_j^T J||^2`` of :func:`jacobian_forms` (``m`` products).
 
     Examples
     --------
     >>> x = torch.tensor([[1.0, 2.0]])
-    >>> pullback_sq_norms(lambda v: v**2, x, lambda out: torch.ones(1, *out.shape))
-    tensor([[20.]])
+    >>> jacobian_sq_norm(lambda v: v**2, x)
+    tensor([20.])
     """
-    out, pullback = vjp(fn, x)
-    (pulled,) = vmap(pullback)(cotangents(out))  # (m, B, d)
-    norms = pulled.square().sum(dim=2)
-    return (norms, out) if with_outputs else norms
+    return jacobian_forms(fn, x, lambda z: [None], n_projections)[0][0]
 
 
-def unit_rows(v: torch.Tensor) -> torch.Tensor:
-    """``v`` scaled to unit Euclidean norm along its last dimension (zero rows stay zero)."""
-    norm = v.norm(dim=-1, keepdim=True)
-    return v / norm.clamp_min(torch.finfo(v.dtype).tiny)
-
-
+# -- the adversarial direction -------------------------------------------------------------------
 def power_iteration(
     divergence: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     n_iterations: int = 1,
     xi: float = 1e-2,
 ) -> torch.Tensor:
-    """Unit directions ``d_i`` (rows of a ``(B, d)`` tensor) that approximately maximize
-    ``divergence`` near ``x``.
+    """Unit directions ``d_i`` (of the shape of ``x``, unit norm over each row's dimensions) that
+    approximately maximize ``divergence`` near ``x``.
 
     ``divergence(v)`` returns, per row, a divergence between fixed reference outputs (those at
     ``x``) and the outputs at ``v``; it is zero at ``v = x``, so near ``x`` it is a quadratic form
@@ -127,8 +272,8 @@ def power_iteration(
     Parameters
     ----------
     divergence : callable
-        ``(B, d) -> (B,)``, zero at ``x``; each row depends only on its own input row.
-    x : tensor of shape (B, d)
+        ``(B, *S) -> (B,)``, zero at ``x``; each row depends only on its own input row.
+    x : tensor of shape (B, *S)
         The clean inputs.
     n_iterations : int, default=1
         Power-iteration steps. One step already separates the top eigenvector well when the
@@ -160,6 +305,7 @@ def power_iteration(
     return direction.detach()
 
 
+# -- second derivatives --------------------------------------------------------------------------
 def hessian_sq_norm(
     fn: Fn,
     x: torch.Tensor,
@@ -170,24 +316,24 @@ def hessian_sq_norm(
 ) -> torch.Tensor:
     """Per-row squared Frobenius norm of the second derivatives, ``sum_k ||d^2 fn_k / dx^2||_F^2``.
 
-    Shape ``(B,)``. ``H[v] = d/dt J(x + t v)`` at ``t = 0`` (a ``(K, d)`` matrix per row) is a
+    Shape ``(B,)``. ``H[v] = d/dt J(x + t v)`` at ``t = 0`` (a ``(K, D)`` matrix per row) is a
     Jacobian-vector product of :func:`jacobian` (forward over reverse mode), and
     ``sum_k ||H_k||_F^2 = sum_j ||H[e_j]||_F^2`` over the input basis ``e_j``.
 
     Parameters
     ----------
     fn : callable
-        Row-wise map ``(B, d) -> (B, K)``, twice differentiable.
-    x : tensor of shape (B, d)
+        Row-wise map ``(B, *S) -> (B, K)``, twice differentiable.
+    x : tensor of shape (B, *S)
         Where the second derivatives are taken.
     n_projections : int or None, default=None
-        ``None`` sums over the ``d`` basis directions: exact, ``d`` products. An integer ``m``
-        averages ``||H[v]||_F^2`` over ``m`` draws ``v ~ N(0, I_d)``: unbiased, since
+        ``None`` sums over the ``D`` basis directions: exact, ``D`` products. An integer ``m``
+        averages ``||H[v]||_F^2`` over ``m`` draws ``v ~ N(0, I_D)``: unbiased, since
         ``E[v v^T] = I`` (Hutchinson's estimator applied to each ``H_k^T H_k``).
     generator : torch.Generator, optional
         Source of the random directions (torch's global generator when omitted).
     chunk_size : int, default=16
-        Directions differentiated at once; bounds the memory to ``chunk_size * B * K * d``.
+        Directions differentiated at once; bounds the memory to ``chunk_size * B * K * D``.
 
     Examples
     --------
@@ -195,22 +341,21 @@ def hessian_sq_norm(
     >>> hessian_sq_norm(lambda v: v**3, x)  # d^2/dx^2 x^3 = 6x: 6^2 + 12^2
     tensor([180.])
     """
-    n_rows, n_in = x.shape
+    n_rows, in_shape = x.shape[0], x.shape[1:]
+    n_in = math.prod(in_shape)
 
-    def sq_norms(directions):  # (m, B, d) -> (m, B)
+    def second_sq_norms(directions):  # (m, B, *S) -> (m, B)
         _, second = vmap(lambda v: jvp(lambda u: jacobian(fn, u), (x,), (v,)))(directions)
         return second.square().sum(dim=(2, 3))
 
-    if n_projections is None:
-        basis = torch.eye(n_in, dtype=x.dtype, device=x.device)
-        total = torch.zeros(n_rows, dtype=x.dtype, device=x.device)
-        for start in range(0, n_in, chunk_size):
-            block = basis[start : start + chunk_size]
-            total = total + sq_norms(block.unsqueeze(1).expand(len(block), n_rows, n_in)).sum(0)
-        return total
     total = torch.zeros(n_rows, dtype=x.dtype, device=x.device)
+    if n_projections is None:
+        for start in range(0, n_in, chunk_size):
+            block = _basis(n_in, n_rows, x, in_shape)[start : start + chunk_size]
+            total = total + second_sq_norms(block).sum(0)
+        return total
     for start in range(0, n_projections, chunk_size):
         m = min(chunk_size, n_projections - start)
-        v = torch.randn(m, n_rows, n_in, dtype=x.dtype, device=x.device, generator=generator)
-        total = total + sq_norms(v).sum(0)
+        v = torch.randn(m, *x.shape, dtype=x.dtype, device=x.device, generator=generator)
+        total = total + second_sq_norms(v).sum(0)
     return total / n_projections

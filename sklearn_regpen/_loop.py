@@ -62,73 +62,70 @@ def run_epochs(
     the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without it,
     the same rule applies to the training loss. ``on_stall``, when given, is called at that point
     instead of stopping: it returns True to go on (after lowering the learning rate, say), with the
-    count of epochs without improvement reset, or False to stop. Either way the best epoch's
-    weights (highest score, or lowest training loss) are restored at the end: a loss that spikes
-    late in training (seen with ``vat`` on a one-hot table, where the last epoch's loss was 100
-    times its best) must not leave the model with its worst weights. ``stop_early=False``
+    count of epochs without improvement reset, or False to stop. Either way the weights of the best
+    epoch of this call (highest score, or lowest training loss) are restored at the end: a loss
+    that spikes late in training (seen with ``vat`` on a one-hot table, where the last epoch's loss
+    was 100 times its best) must not leave the model with its worst weights. ``stop_early=False``
     (``partial_fit``) runs all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss
     raises :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the
-    best epoch's, or the last completed one's for ``partial_fit``) before it propagates.
+    best epoch's of this call, or the last completed one's for ``partial_fit``) before it
+    propagates. ``progress.kept_epoch`` names the epoch whose weights are kept.
     """
     module = net.module_
-    kept: dict = {}  # weights to fall back on: the best epoch, or the last completed one
+    kept = None  # the weights to fall back on: this call's best epoch, or its last completed one
+    best = -math.inf if validate is not None else math.inf  # the best of this call
+    started = time.perf_counter()
+    converged = False
     try:
-        converged = _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change,
-                            validate, stop_early, on_stall, describe, verbose)
+        for _ in range(max_epochs):
+            net.fit_loop(train, epochs=1)
+            loss = epoch_loss(net)
+            if not math.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"Training diverged: the loss became {loss} at epoch {progress.n_iter + 1}"
+                    f"{f' ({describe})' if describe else ''}. Try a smaller alpha or "
+                    "learning_rate_init, or scale the inputs (StandardScaler)."
+                )
+            progress.loss_curve.append(loss)
+            if validate is not None:
+                score = validate()
+                progress.validation_scores.append(score)
+                improved = score > progress.best_score + tol
+                progress.best_score = max(progress.best_score, score)
+                better = score > best
+            else:
+                improved = loss < progress.best_loss - tol
+                progress.best_loss = min(progress.best_loss, loss)
+                better = loss < best
+            if better or not stop_early:
+                best = score if validate is not None else loss
+                kept = _snapshot(module, kept)
+                progress.kept_epoch = progress.n_iter
+            progress.stall = 0 if improved else progress.stall + 1
+            if verbose:
+                extra = f", validation score = {score:.6f}" if validate is not None else ""
+                print(f"Iteration {progress.n_iter}, loss = {loss:.8f}{extra} "
+                      f"({time.perf_counter() - started:.1f}s)")
+            if stop_early and progress.stall > n_iter_no_change:
+                if on_stall is None or not on_stall():
+                    converged = True
+                    break
+                progress.stall = 0
     except KeyboardInterrupt:
-        if kept:
-            module.load_state_dict(kept["state"])
+        if kept is not None:
+            module.load_state_dict(kept)
         raise
-    if stop_early and kept:
-        module.load_state_dict(kept["state"])
+    if stop_early and kept is not None:
+        module.load_state_dict(kept)
     return converged
 
 
-def _snapshot(module, kept: dict) -> None:
-    """Copy the module's weights into ``kept["state"]``, reusing its tensors after the first time
-    (one allocation per fit, not one per epoch)."""
-    if "state" not in kept:
-        kept["state"] = copy.deepcopy(module.state_dict())
-        return
+def _snapshot(module, into: dict | None) -> dict:
+    """The module's weights copied into ``into`` (allocated the first time: one allocation per
+    call, not one per epoch)."""
+    if into is None:
+        return copy.deepcopy(module.state_dict())
     with torch.no_grad():
         for name, value in module.state_dict().items():
-            kept["state"][name].copy_(value)
-
-
-def _epochs(net, train, progress, kept, max_epochs, tol, n_iter_no_change, validate, stop_early,
-            on_stall, describe, verbose) -> bool:
-    started = time.perf_counter()
-    for _ in range(max_epochs):
-        net.fit_loop(train, epochs=1)
-        loss = epoch_loss(net)
-        if not math.isfinite(loss):
-            raise TrainingDivergedError(
-                f"Training diverged: the loss became {loss} at epoch {progress.n_iter + 1}"
-                f"{f' ({describe})' if describe else ''}. Try a smaller alpha or "
-                "learning_rate_init, or scale the inputs (StandardScaler)."
-            )
-        progress.loss_curve.append(loss)
-        if validate is not None:
-            score = validate()
-            progress.validation_scores.append(score)
-            improved = score > progress.best_score + tol
-            if score > progress.best_score:
-                progress.best_score = score
-                _snapshot(net.module_, kept)
-                progress.kept_epoch = progress.n_iter
-        else:
-            improved = loss < progress.best_loss - tol
-            if loss < progress.best_loss or not stop_early:
-                _snapshot(net.module_, kept)
-                progress.kept_epoch = progress.n_iter
-            progress.best_loss = min(progress.best_loss, loss)
-        progress.stall = 0 if improved else progress.stall + 1
-        if verbose:
-            extra = f", validation score = {score:.6f}" if validate is not None else ""
-            print(f"Iteration {progress.n_iter}, loss = {loss:.8f}{extra} "
-                  f"({time.perf_counter() - started:.1f}s)")
-        if stop_early and progress.stall > n_iter_no_change:
-            if on_stall is None or not on_stall():
-                return True
-            progress.stall = 0
-    return False
+            into[name].copy_(value)
+    return into

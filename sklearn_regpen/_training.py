@@ -1,11 +1,12 @@
 """The skorch net underneath the estimators.
 
 skorch owns the per-batch machinery: building the module and optimizer from prefixed options
-(``module__*``, ``optimizer__*``), the optimizer step, history and device placement. Two things are
-ours:
+(``module__*``, ``optimizer__*``), the optimizer step, history and device placement. Three things
+are ours:
 
-* the penalty, hooked into :meth:`PenalizedNet.train_step_single` (in skorch's ``get_loss`` the
-  input has no gradient, so input-space penalties cannot live there);
+* the training objective (``_objective.py``: data loss, penalty term, sample weights, weight
+  decay), hooked into :meth:`PenalizedNet.train_step_single` (in skorch's ``get_loss`` the input
+  has no gradient, so input-space penalties cannot live there);
 * in-memory batches: the data is converted to tensors on the training device once per fit, and
   each epoch gathers the rows of a random permutation of it, batch by batch, instead of going
   through a ``DataLoader`` that collates one row at a time;
@@ -26,6 +27,7 @@ import torch
 from skorch import NeuralNet
 from torch.utils.data import TensorDataset
 
+from ._objective import Objective, data_loss
 from .penalties import Penalty
 
 #: rows per forward pass when predicting
@@ -39,36 +41,36 @@ FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
 
 
 class InMemoryBatches:
-    """Batches ``(x, y)`` sliced from tensors already on the device; shuffled when training.
+    """Batches sliced from tensors already on the device, shuffled when training: ``(x, y)``, or
+    ``(x, y, sample_weight)`` for three tensors, or ``(x, None)`` for one (prediction).
 
     The permutation is drawn from torch's global generator, which the estimators seed.
     """
 
     def __init__(self, tensors, batch_size: int, shuffle: bool):
-        self.x = tensors[0]
-        self.y = tensors[1] if len(tensors) > 1 else None
+        self.tensors = list(tensors)
         self.batch_size = batch_size
         self.shuffle = shuffle
 
     def __len__(self) -> int:
-        return -(-len(self.x) // self.batch_size)
+        return -(-len(self.tensors[0]) // self.batch_size)
 
     def __iter__(self):
-        n = len(self.x)
-        order = torch.randperm(n, device=self.x.device) if self.shuffle else None
+        n = len(self.tensors[0])
+        order = torch.randperm(n, device=self.tensors[0].device) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             if order is None:
                 rows = slice(start, start + self.batch_size)
-                x, y = self.x[rows], None if self.y is None else self.y[rows]
-            else:  # index_select gathers like x[rows], with less overhead per call
+                batch = [t[rows] for t in self.tensors]
+            else:  # index_select gathers like t[rows], with less overhead per call
                 rows = order[start : start + self.batch_size]
-                x = self.x.index_select(0, rows)
-                y = None if self.y is None else self.y.index_select(0, rows)
-            yield x, y
+                batch = [t.index_select(0, rows) for t in self.tensors]
+            yield tuple(batch) if len(batch) > 1 else (batch[0], None)
 
 
 class PenalizedNet(NeuralNet):
-    """A skorch ``NeuralNet`` whose training objective is ``penalty.objective``.
+    """A skorch ``NeuralNet`` whose training objective is a penalty's
+    :class:`~sklearn_regpen._objective.Objective`.
 
     Training epochs differ from skorch's in what they record: no per-batch history and no
     per-batch callbacks (``on_batch_begin``, ``on_batch_end``, ``on_grad_computed``); the history of
@@ -78,23 +80,32 @@ class PenalizedNet(NeuralNet):
     Parameters
     ----------
     *args, **kwargs
-        As for ``skorch.NeuralNet``.
+        As for ``skorch.NeuralNet``; ``criterion`` is unused (pass ``torch.nn.Identity``): the
+        data loss is the objective's.
     penalty : Penalty
-        Supplies both the data loss and the regularizer (see :meth:`Penalty.objective`) and the
-        gradient of the two (:meth:`Penalty.backward`).
+        The regularizer; the objective built from it supplies the data loss, the term and weight
+        decay, and their gradient (:meth:`Objective.backward`). It is trusted to have been checked
+        against all of ``y`` before training (``Penalty.check_labels``), not batch by batch.
     """
 
     def __init__(self, *args, penalty: Penalty, **kwargs):
         super().__init__(*args, **kwargs)
         self.penalty = penalty
 
+    @property
+    def objective(self) -> Objective:
+        # the estimators refuse unlabelled rows a penalty cannot use once per fit, over all of y,
+        # so no batch needs the look at y that would sync a GPU every step
+        return Objective(self.penalty, check_labels=False)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.penalty.data_loss(y_pred, y_true).mean()
+        return data_loss(self.penalty.task, y_pred, y_true).mean()
 
     def get_params_for_optimizer(self, prefix, named_parameters):
-        """skorch's parameter groups, with each group's weight matrices split off and marked
+        """skorch's parameter groups, with each group's decayed weights split off and marked
         ``decayed`` when the optimizer's ``weight_decay`` is coupled L2 (``Adam``, ``SGD``): the
-        rate of ``l2`` is then set there, each step, and applied inside the optimizer's update."""
+        objective's weight-decay rate is then set there, each step, and applied inside the
+        optimizer's update."""
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         coupled = self.optimizer in COUPLED_DECAY and not kwargs.get("decoupled_weight_decay")
         if prefix != "optimizer" or not coupled:
@@ -110,21 +121,19 @@ class PenalizedNet(NeuralNet):
                 groups.append({**group, "params": rest})
         return (groups, *args[1:]), kwargs
 
-    def _set_weight_decay(self, n_rows: int) -> bool:
-        """Give the decayed groups the penalty's coupled L2 rate for this batch; whether any."""
+    def train_step_single(self, batch, **fit_params):
+        x, y, *weights = batch
+        weights = weights[0] if weights else None
+        objective = self.objective
         decayed = [g for g in self.optimizer_.param_groups if g.get("decayed")]
-        rate = self.penalty.weight_decay(n_rows)
+        # the optimizer adds rate * W inside its update, given the rate as a float: with sample
+        # weights the rate is a tensor on the device, and the objective adds the decay itself
+        in_optimizer = bool(decayed) and weights is None
+        rate = objective.rate(x) if in_optimizer else 0.0
         for group in decayed:
             group["weight_decay"] = rate
-        return bool(decayed)
-
-    def train_step_single(self, batch, **fit_params):
-        x, y = batch
-        in_optimizer = self._set_weight_decay(len(x))
-        # the estimators refuse unlabelled rows a penalty cannot use once per fit, over all of y
-        # (_check_unlabelled), so no batch needs the look at y that would sync a GPU every step
-        loss, outputs = self.penalty.backward(
-            self.module_, x, y, labels_checked=True, optimizer_decays=in_optimizer
+        loss, outputs = objective.backward(
+            self.module_, x, y, weights, decay_in_optimizer=in_optimizer
         )
         return {"loss": loss, "y_pred": outputs}
 

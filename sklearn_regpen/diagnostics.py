@@ -43,7 +43,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.func import grad
 
-from ._autodiff import hessian_sq_norm, jacobian, unit_rows
+from ._autodiff import (
+    fisher_factor,
+    hessian_sq_norm,
+    jacobian_and_outputs,
+    output_map,
+    softmax_jacobian,
+    unit_rows,
+)
+from ._objective import data_loss
 from .estimators import (
     ACCEPT_SPARSE,
     RegularizedMLPClassifier,
@@ -51,8 +59,6 @@ from .estimators import (
     _as_tensor,
     _torch_threads,
 )
-from .penalties import make_penalty
-from .penalties._base import data_loss
 
 ATTACKS = ("fgsm", "pgd")
 NORMS = ("l2", "linf")
@@ -108,6 +114,10 @@ def _targets(net: _Network, y, n_rows: int) -> torch.Tensor:
         if y.size != n_rows * n_out:
             raise ValueError(f"y must have {n_out} output(s) per row like the fitted model")
         return _as_tensor(y.astype(np.float64).reshape(n_rows, n_out), torch.float32, net.device)
+    if y.ndim == 2 and y.shape[1] == 1:  # a column, or a one-column DataFrame
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y must hold one label per row; got shape {y.shape}")
     classes = net.estimator.classes_
     index = np.searchsorted(classes, y).clip(0, len(classes) - 1)
     unknown = classes[index] != y
@@ -160,18 +170,12 @@ def _sensitivity_rows(module, x, task, hessian_projections=None, generator=None)
 
     Works on any row-wise torch module and dtype (the tests run it in float64).
     """
-    # ``output`` (f) and ``fisher_factor`` (M) live on the penalties: reuse them, don't re-derive
-    penalty = make_penalty("hsfob", task=task)
-
-    def f(v):
-        return penalty.output(module(v))
-
-    j_z = jacobian(module, x)  # (B, K, d)
-    j_f = jacobian(f, x) if task == "classification" else j_z
-    z = module(x)
+    j_z, z = jacobian_and_outputs(module, x)  # (B, K, d)
+    # J = A J_z with A the softmax's Jacobian (f = softmax(z)), or J = J_z for a regressor
+    j_f = softmax_jacobian(z) @ j_z if task == "classification" else j_z
     # the nonzero eigenvalues of A^T A (d x d) are those of A A^T (K x K): work with K x K
     gram_f = j_f @ j_f.mT
-    factor = penalty.fisher_factor(z)  # M with M M^T = H, so I(x) = (M^T J_z)^T (M^T J_z)
+    factor = fisher_factor(z, task)  # M with M M^T = H, so I(x) = (M^T J_z)^T (M^T J_z)
     fisher_small = factor.mT @ (j_z @ j_z.mT) @ factor
     return {
         "jacobian_sq_norm": j_f.square().sum(dim=(1, 2)),
@@ -179,7 +183,9 @@ def _sensitivity_rows(module, x, task, hessian_projections=None, generator=None)
         "jacobian_lambda_max": torch.linalg.eigvalsh(gram_f)[:, -1],
         "fisher_lambda_max": torch.linalg.eigvalsh(fisher_small)[:, -1],
         "fisher_trace": fisher_small.diagonal(dim1=1, dim2=2).sum(dim=1),
-        "hessian_sq_norm": hessian_sq_norm(f, x, hessian_projections, generator=generator),
+        "hessian_sq_norm": hessian_sq_norm(
+            lambda v: output_map(module(v), task), x, hessian_projections, generator=generator
+        ),
     }
 
 

@@ -12,8 +12,11 @@ divergence check are plain Python.
 
 from __future__ import annotations
 
+import copy
+import os
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,6 +42,9 @@ __all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDiver
 
 #: the prefix that routes ``set_params`` keys into ``penalty_options``, as in skorch
 PENALTY_PREFIX = "penalty__"
+
+#: penalty arguments the estimator sets itself, refused in ``penalty_options``
+RESERVED_OPTIONS = ("alpha", "epsilon", "task", "reduction")
 
 #: sparse input: other formats are converted to CSR (so NaN and inf are checked), then densified
 ACCEPT_SPARSE = ("csr", "csc", "coo")
@@ -77,12 +83,83 @@ def _as_tensor(array, dtype, device) -> torch.Tensor:
     return torch.tensor(array, dtype=dtype, device=device)
 
 
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
+def _resolve_device(device) -> torch.device:
+    """``device`` as a ``torch.device``: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or a
+    ``torch.device``; a clear ``ValueError`` for a name torch does not know or a missing GPU."""
+    if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but torch sees no CUDA device; use 'cpu'")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+        if resolved.type not in ("cpu", "cuda", "mps"):
+            raise RuntimeError
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps' or a torch.device; got "
+            f"{device!r}"
+        ) from None
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but torch sees no MPS device")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but torch sees no CUDA device; use 'cpu'"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}: torch sees {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return resolved
+
+
+def _thread_count(n_threads) -> int | None:
+    """``n_threads`` checked against the machine: None, or 1 up to the number of CPUs."""
+    cpus = os.cpu_count() or 1
+    if n_threads is None:
+        return None
+    if isinstance(n_threads, bool) or not isinstance(n_threads, Integral) or not (
+        1 <= n_threads <= cpus
+    ):
+        raise ValueError(
+            f"n_threads must be None or an int from 1 to the number of CPUs ({cpus}); "
+            f"got {n_threads!r}"
+        )
+    return int(n_threads)
+
+
+#: the largest magnitude the network's float32 arithmetic can hold
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(name: str, array) -> None:
+    """Refuse finite values the network's float32 arithmetic would turn into inf or NaN."""
+    values = array.data if sp.issparse(array) else np.asarray(array)
+    if values.size and values.dtype.kind == "f" and np.abs(values).max() > FLOAT32_MAX:
+        raise ValueError(
+            f"{name} has values of magnitude up to {np.abs(values).max():.3g}, beyond float32's "
+            f"range ({FLOAT32_MAX:.3g}), in which the network computes; rescale it "
+            "(StandardScaler)"
+        )
+
+
+def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
+    """``sample_weight`` as a float64 vector of ``n_rows`` finite, non-negative weights with a
+    positive sum, or a ``ValueError`` saying what is wrong."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 0:
+        weights = np.full(n_rows, weights)
+    if weights.ndim != 1 or len(weights) != n_rows or weights.dtype.kind not in "iuf":
+        raise ValueError(
+            f"sample_weight must be a 1-D array of {n_rows} numbers (one per row of X); got "
+            f"shape {weights.shape}, dtype {weights.dtype}"
+        )
+    weights = weights.astype(np.float64)
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight is zero for every row: no row would count")
+    return weights
 
 
 #: ``learning_rate="adaptive"`` divides the rate by this on each stall, and stops at MIN_LR or
@@ -102,6 +179,22 @@ def _lower_learning_rate(net):
         return True
 
     return lower
+
+
+@dataclass
+class _Plan:
+    """Everything a fit needs, checked before training starts."""
+
+    X: np.ndarray
+    targets: np.ndarray
+    sample_weight: np.ndarray | None
+    n_outputs: int
+    target_attrs: dict
+    penalty: object
+    hidden: tuple
+    device: torch.device
+    continuing: bool
+    incremental: bool
 
 
 class _RegularizedMLP(BaseEstimator):
@@ -126,7 +219,7 @@ class _RegularizedMLP(BaseEstimator):
         "warm_start": ["boolean"],
         "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "device": [str, torch.device],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "penalty_options": [dict, None],
@@ -198,6 +291,13 @@ class _RegularizedMLP(BaseEstimator):
             raise ValueError(
                 f"penalty_options must be a dict of the penalty's options, got {options!r}"
             )
+        reserved = sorted(set(options) & set(RESERVED_OPTIONS))
+        if reserved:
+            raise ValueError(
+                f"penalty_options cannot set {reserved}: alpha and epsilon are the estimator's "
+                "own parameters, the task follows from the estimator, and the reduction is "
+                "fixed by training"
+            )
         return dict(options)
 
     def _make_penalty(self):
@@ -222,25 +322,70 @@ class _RegularizedMLP(BaseEstimator):
     def _check_unlabelled(self, targets, penalty) -> None:
         """Refuse unlabelled rows the penalty cannot use (only classifiers have them)."""
 
-    def _score_outputs(self, outputs: np.ndarray, targets) -> float:
-        """Validation score of raw outputs against encoded targets (higher is better)."""
+    def _score_outputs(self, outputs: np.ndarray, targets, sample_weight=None) -> float:
+        """Validation score of raw outputs against encoded targets (higher is better), weighted
+        by ``sample_weight`` when given."""
         raise NotImplementedError
 
     # -- fitting -----------------------------------------------------------------------------------
-    def fit(self, X, y):
-        """Train the network on ``X`` (n_samples, n_features) and ``y``; returns ``self``.
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X`` and ``y``; returns ``self``.
 
-        Parameters are checked and the data validated before any training; nothing passed in is
-        modified. A loss that stops being finite raises :class:`TrainingDivergedError` and leaves
-        the estimator unfitted. On ``KeyboardInterrupt`` the estimator keeps the weights of the
-        last completed epoch (it can predict) and the interrupt propagates.
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training inputs; not modified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: class labels (classifier) or values (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in the data loss and in the penalty's term (each a
+            weighted mean over the batch), and in the early-stopping score. All ones is the same
+            as None; rows of weight 0 are dropped before training, so they have no effect.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        A fit is a transaction. Everything (parameters, data, labels, weights, penalty options,
+        the network's architecture when continuing) is checked before any training. A call that
+        fails, for any reason, a :class:`TrainingDivergedError` included, leaves the estimator as
+        it was before the call: fitted with the same predictions, or unfitted. On
+        ``KeyboardInterrupt`` after at least one completed epoch, the estimator keeps the weights
+        of the best epoch of this call (it can predict), warns, and the interrupt propagates;
+        before that, it is left as it was.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def _fit(self, X, y, *, incremental: bool, classes=None):
+    def _fit(self, X, y, *, incremental: bool, classes=None, sample_weight=None):
+        before = dict(vars(self))
+        try:
+            plan = self._plan(X, y, incremental, classes, sample_weight)
+            net, progress, interrupted = self._train(plan)
+            self._publish(net, progress, plan.target_attrs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        if interrupted:
+            warnings.warn(
+                f"fit interrupted: the model keeps the weights of epoch {progress.kept_epoch}",
+                UserWarning,
+                stacklevel=3,
+            )
+            raise KeyboardInterrupt
+        return self
+
+    def _plan(self, X, y, incremental, classes, sample_weight) -> _Plan:
+        """Check everything a fit needs and return it; no training, no change but
+        ``n_features_in_`` / ``feature_names_in_`` (which the caller restores on failure)."""
         self._validate_params()
         hidden = self._check_hidden_layer_sizes()
+        _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        if continuing:
+            self._check_same_architecture(hidden, incremental)
         X, y = validate_data(
             self,
             X,
@@ -251,38 +396,33 @@ class _RegularizedMLP(BaseEstimator):
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
-        try:
-            targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
-            penalty = self._make_penalty()
-            self._check_unlabelled(targets, penalty)
-            device = torch.device(self.net_.device) if continuing else _resolve_device(self.device)
-            progress = self._progress if continuing else Progress()
-            # a different stream for each continuation, so noise and batch order never repeat
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            seed = (seed + progress.n_iter) % np.iinfo(np.int32).max
-            with _seeded_torch(seed, device), _torch_threads(self.n_threads):
-                if continuing:
-                    net = self.net_
-                else:
-                    net = self._build_net(X.shape[1], n_outputs, hidden, device)
-                self._train(net, X, targets, penalty, progress, device, seed, incremental)
-        except KeyboardInterrupt:
-            if progress.n_iter and "net" in locals():
-                self._publish(net, progress, target_attrs)
-                warnings.warn(
-                    f"fit interrupted: the model keeps the weights of epoch "
-                    f"{progress.kept_epoch or progress.n_iter}",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            else:
-                self._forget_fit()
-            raise
-        except BaseException:
-            self._forget_fit()
-            raise
-        self._publish(net, progress, target_attrs)
-        return self
+        _check_float32_range("X", X)
+        weights = _check_sample_weight(sample_weight, X.shape[0])
+        targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
+        penalty = self._make_penalty()
+        self._check_unlabelled(targets, penalty)
+        if weights is not None and (weights == 0).any():
+            keep = weights > 0  # rows of weight 0 have no effect: not even on the batches
+            X, targets, weights = X[keep], targets[keep], weights[keep]
+        device = torch.device(self.net_.device) if continuing else _resolve_device(self.device)
+        return _Plan(X, targets, weights, n_outputs, target_attrs, penalty, hidden, device,
+                     continuing, incremental)  # fmt: skip
+
+    def _check_same_architecture(self, hidden, incremental: bool) -> None:
+        fitted = {
+            "hidden_layer_sizes": tuple(self.net_.module__hidden_layer_sizes),
+            "activation": self.net_.module__activation,
+        }
+        asked = {"hidden_layer_sizes": hidden, "activation": self.activation}
+        changed = [k for k in fitted if fitted[k] != asked[k]]
+        if changed:
+            how = "partial_fit" if incremental else "fit with warm_start=True"
+            details = ", ".join(f"{k}={fitted[k]!r} (now {asked[k]!r})" for k in changed)
+            raise ValueError(
+                f"{how} continues the fitted network, whose {details} differ from the "
+                "parameters; set them back, or fit a new network (warm_start=False, or a fresh "
+                "estimator for partial_fit)"
+            )
 
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -300,7 +440,7 @@ class _RegularizedMLP(BaseEstimator):
             module__n_outputs=n_outputs,
             module__hidden_layer_sizes=hidden,
             module__activation=self.activation,
-            criterion=torch.nn.Identity,  # unused: the data loss lives with the penalty
+            criterion=torch.nn.Identity,  # unused: the data loss is the objective's
             optimizer=torch.optim.Adam,
             # one fused update for all parameters: 0.6x the time of a plain step on the
             # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
@@ -315,34 +455,60 @@ class _RegularizedMLP(BaseEstimator):
         )
         return net.initialize()
 
-    def _train(self, net, X, targets, penalty, progress, device, seed, incremental):
+    def _train(self, plan: _Plan):
+        """Train a new network, or a copy of the fitted one; return ``(net, progress,
+        interrupted)``. The estimator itself is not touched."""
+        progress = copy.deepcopy(self._progress) if plan.continuing else Progress()
+        start = progress.n_iter
+        # a different stream for each continuation, so noise and batch order never repeat
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = (seed + start) % np.iinfo(np.int32).max
+        with _seeded_torch(seed, plan.device), _torch_threads(_thread_count(self.n_threads)):
+            if plan.continuing:
+                net = copy.deepcopy(self.net_)
+            else:
+                net = self._build_net(plan.X.shape[1], plan.n_outputs, plan.hidden, plan.device)
+            try:
+                self._run(net, plan, progress, seed)
+            except KeyboardInterrupt:
+                if progress.n_iter == start:  # no epoch of this call completed
+                    raise
+                return net, progress, True
+        return net, progress, False
+
+    def _run(self, net, plan: _Plan, progress: Progress, seed: int) -> None:
+        incremental = plan.incremental
+        X, targets, weights = plan.X, plan.targets, plan.sample_weight
         train_rows, valid_rows = np.arange(X.shape[0]), None
         if self.early_stopping and not incremental:
             stratify = targets if self._task == "classification" else None
             train_rows, valid_rows = train_test_split(
                 train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
-        x_all = _as_tensor(X, torch.float32, device)
-        y_all = self._target_tensor(targets, device)
+        x_all = _as_tensor(X, torch.float32, plan.device)
+        tensors = [x_all, self._target_tensor(targets, plan.device)]
+        if weights is not None:
+            tensors.append(_as_tensor(weights, torch.float32, plan.device))
         validate = None
         if valid_rows is not None:
             x_valid, y_valid = x_all[valid_rows], targets[valid_rows]
+            w_valid = None if weights is None else weights[valid_rows]
 
             def validate():
-                return self._score_outputs(self._outputs(net, x_valid), y_valid)
+                return self._score_outputs(self._outputs(net, x_valid), y_valid, w_valid)
 
             progress.best_score, progress.stall = -np.inf, 0
 
-        net.penalty = penalty
+        net.penalty = plan.penalty
         net.batch_size = min(self.batch_size, len(train_rows))
         if not incremental:
             # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
             net.set_params(lr=self.learning_rate_init)
             net.initialize_optimizer()
         if valid_rows is None:  # every row trains: no second copy of the data
-            train = TensorDataset(x_all, y_all)
+            train = TensorDataset(*tensors)
         else:
-            train = TensorDataset(x_all[train_rows], y_all[train_rows])
+            train = TensorDataset(*(t[train_rows] for t in tensors))
         converged = run_epochs(
             net,
             train,
@@ -362,7 +528,7 @@ class _RegularizedMLP(BaseEstimator):
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                 "converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _publish(self, net, progress: Progress, target_attrs: dict):
@@ -381,11 +547,6 @@ class _RegularizedMLP(BaseEstimator):
             setattr(self, name, value)
         self._progress = progress
 
-    def _forget_fit(self):
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-            delattr(self, name)
-        self.__dict__.pop("_progress", None)
-
     # -- prediction --------------------------------------------------------------------------------
     @staticmethod
     def _outputs(net, x: torch.Tensor) -> np.ndarray:
@@ -397,14 +558,15 @@ class _RegularizedMLP(BaseEstimator):
         X = validate_data(
             self, X, reset=False, accept_sparse=ACCEPT_SPARSE, dtype=(np.float32, np.float64)
         )
-        with _torch_threads(self.n_threads):
+        _check_float32_range("X", X)
+        with _torch_threads(_thread_count(self.n_threads)):
             return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         # CUDA kernels (atomic adds in backward passes) are not bit-for-bit repeatable
-        tags.non_deterministic = self.device != "cpu"
+        tags.non_deterministic = str(self.device) != "cpu"
         return tags
 
 
@@ -435,14 +597,17 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
 
     _task = "classification"
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state.
 
-        ``classes`` (all labels that will ever appear) is required on the first call.
+        ``classes`` (all labels that will ever appear) is required on the first call;
+        ``sample_weight`` as for :meth:`fit`. A call that fails leaves the model as it was.
         """
         if not hasattr(self, "net_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
     def _encode_targets(self, y, classes, continuing):
         unlabelled = self._unlabelled_rows(y)
@@ -459,6 +624,11 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
             classes = self.classes_
         elif classes is not None:
             classes = np.unique(classes)
+            if self.semi_supervised and np.isin(-1, classes):
+                raise ValueError(
+                    f"classes={classes!r} contains -1, which marks unlabelled rows when "
+                    "semi_supervised=True: it cannot also be a class"
+                )
         else:
             classes = np.unique(labelled)
             if len(classes) < 2:
@@ -490,9 +660,11 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
     def _target_tensor(self, targets, device):
         return _as_tensor(targets, torch.long, device)
 
-    def _score_outputs(self, outputs, targets):
+    def _score_outputs(self, outputs, targets, sample_weight=None):
         labelled = targets >= 0
-        return float(np.mean(outputs.argmax(axis=1)[labelled] == targets[labelled]))
+        correct = outputs.argmax(axis=1)[labelled] == targets[labelled]
+        weights = None if sample_weight is None else sample_weight[labelled]
+        return float(np.average(correct, weights=weights))
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
@@ -534,9 +706,10 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
 
     _task = "regression"
 
-    def partial_fit(self, X, y):
-        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state;
+        ``sample_weight`` as for :meth:`fit`. A call that fails leaves the model as it was."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _encode_targets(self, y, classes, continuing):
         if self.semi_supervised:
@@ -544,6 +717,7 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
                 "semi_supervised=True is for the classifier: regression targets "
                 "have no unlabelled marker"
             )
+        _check_float32_range("y", y)
         targets = np.asarray(y, dtype=np.float32)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if continuing and n_outputs != self.n_outputs_:
@@ -560,8 +734,8 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
     def _target_tensor(self, targets, device):
         return _as_tensor(targets, torch.float32, device)
 
-    def _score_outputs(self, outputs, targets):
-        return float(r2_score(targets, outputs))
+    def _score_outputs(self, outputs, targets, sample_weight=None):
+        return float(r2_score(targets, outputs, sample_weight=sample_weight))
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) like ``y`` in fit."""

@@ -20,8 +20,15 @@ ESTIMATORS = [
     RegularizedMLPRegressor(penalty="c2c", alpha=1.0, epsilon=0.1, **CHEAP),
 ]
 
-#: check name -> reason, for every estimator; see the README's "scikit-learn conformance"
-EXPECTED_FAILURES: dict[str, str] = {}
+#: check name -> reason, for every estimator; see the docs' "scikit-learn conformance"
+EXPECTED_FAILURES: dict[str, str] = {
+    f"check_sample_weight_equivalence_on_{kind}_data": (
+        "integer weights equal repeated rows only to float32 rounding (6e-7 relative after 30 "
+        "epochs, below the check's 1e-7), and for c2c in expectation only (its noise is drawn per "
+        "row); tests/test_sample_weight.py checks the identity at float32's tolerance"
+    )
+    for kind in ("dense", "sparse")
+}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILURES)

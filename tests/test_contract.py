@@ -299,13 +299,3 @@ def test_regressor_refuses_non_numeric_targets(regression_data):
     X, _ = regression_data
     with pytest.raises(ValueError, match="could not convert|dtype"):
         RegularizedMLPRegressor(**FAST).fit(X, np.array(["a"] * len(X), dtype=object))
-
-
-def test_sample_weight_is_refused_clearly(blobs):
-    """Not supported: fit has no sample_weight, so meta-estimators never pass one."""
-    from sklearn.utils.validation import has_fit_parameter
-
-    X, y = blobs
-    assert not has_fit_parameter(RegularizedMLPClassifier(), "sample_weight")
-    with pytest.raises(TypeError, match="sample_weight"):
-        RegularizedMLPClassifier(**FAST).fit(X, y, sample_weight=np.ones(len(y)))

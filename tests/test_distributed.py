@@ -127,9 +127,9 @@ def _fit_and_count_threads(n_threads, X, y):
     seen = []
 
     class Spy(RegularizedMLPClassifier):
-        def _train(self, *args):
+        def _run(self, *args):
             seen.append(torch.get_num_threads())
-            return super()._train(*args)
+            return super()._run(*args)
 
     before = torch.get_num_threads()
     with warnings.catch_warnings():

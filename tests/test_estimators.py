@@ -161,7 +161,7 @@ def test_grid_search_in_pipeline(blobs):
         ({"alpha": "strong"}, "'alpha' parameter"),
         ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes"),
         ({"penalty": "c2c", "epsilon": 0.0}, "epsilon must be > 0"),
-        ({"device": "tpu"}, "'device' parameter"),
+        ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda'"),
         ({"learning_rate": "cosine"}, "'learning_rate' parameter"),
     ],
 )

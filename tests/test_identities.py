@@ -378,7 +378,7 @@ def test_jacobian_projection_estimate_is_unbiased_in_gradient(x):
     assert sem.norm() < 0.05 * exact.norm()
 
     biased = make_penalty("jacobian", n_projections=1)
-    biased.output_jacobian = lambda z: type(biased).output_jacobian(biased, z).detach()
+    biased.metric = lambda z: type(biased).metric(biased, z).detach()
     mean, sem = mean_gradient(biased)
     noisy = sem > 0
     assert ((mean - exact).abs()[noisy] > 10 * sem[noisy]).any()
@@ -493,8 +493,10 @@ def test_option_names_come_from_the_constructors():
         ("jacobian", 4, 3, True),  # min(d, K) = 3 products: exact
         ("jacobian", 2, 10, True),  # forward mode, 2 products: exact
         ("logit_jacobian", 6, 5, False),  # 5 products: one projection
-        ("hsfob", 2, 10, False),  # the trace takes K = 10 products whatever d is
-        ("hsfob_db1", 6, 4, True),
+        ("hsfob", 2, 10, True),  # the whole Jacobian in 2 forward products gives the trace
+        ("hsfob", 6, 10, False),  # min(d, K) = 6 products: one projection
+        ("hsfob_db1", 6, 4, True),  # 4 products give J_z, and the loss gradient's form with it
+        ("hsfob_db2", 3, 10, True),
     ],
 )
 def test_auto_projections_are_exact_up_to_four_products(name, n_in, n_out, exact):

@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import difflib
 
-from ._base import Penalty, data_loss
+from .._objective import data_loss
+from ._base import Penalty, Term
 from .close_to_clean import AdversarialCloseToCleanPenalty, CloseToCleanPenalty
 from .gradient import (
     DoubleBackpropPenalty,
@@ -109,6 +110,7 @@ __all__ = [
     "COMMON_OPTIONS",
     "PENALTIES",
     "Penalty",
+    "Term",
     "data_loss",
     "make_penalty",
     *(c.__name__ for c in PENALTIES.values()),

@@ -1,33 +1,36 @@
-"""The penalty base class and the data losses it shares with the estimators.
+"""The penalty interface: one pure function per family, everything else in one place.
 
-A penalty is a plain object: ``penalty(module, x, y)`` returns ``alpha`` times the batch mean of a
-per-sample term, differentiable with respect to the module's parameters. Families implement one
-method, :meth:`Penalty.per_sample`; everything else (``alpha``, reduction, the output map ``f``,
-the training objective) lives here once.
+A penalty family implements one method, :meth:`Penalty.term`: given the module, a batch ``x``
+(``(B, d)`` rows or ``(B, C, H, W)`` images) and its labels ``y`` (or ``None``), it returns a
+:class:`Term`, the per-row term and the outputs of the forward pass it ran. Nothing else is
+overridden. A family also declares, as class attributes, what the estimators and searches need
+to know about it: its ``name``, whether ``alpha`` and ``epsilon`` mean something to it
+(``uses_alpha``, ``uses_epsilon``), whether it ``needs_labels``, and where a search should look
+(``alpha_range``, ``epsilon_range``). Its own options are keyword-only ``__init__`` arguments.
+
+Around the term, :class:`sklearn_regpen._objective.Objective` owns the training objective: the
+data loss (on the outputs the term ran, when it ran them), unlabelled rows, sample weights and
+weight decay (``l2`` declares a rate, :attr:`Penalty.weight_decay`, and has no term). So a new
+penalty is one small module with one ``term`` method, and one entry in ``PENALTIES``.
+
+Standalone use, in a plain PyTorch loop: ``penalty.objective(module, x, y)`` returns the batch's
+training loss and the outputs; ``penalty(module, x, y)`` returns what the penalty adds to the
+clean data loss.
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-TASKS = ("classification", "regression")
+from .._autodiff import check_batch, output_map
+from .._objective import TASKS, Objective, data_loss, weight_sq_norm
 
-
-def data_loss(task: str, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-sample data loss: cross-entropy on logits, or half the squared error summed over outputs.
-
-    Half the squared error is the negative log-likelihood of a unit-variance Gaussian, so the
-    classifier and the regressor both minimise a log-loss (and scikit-learn's ``MLPRegressor``
-    uses the same scale for one output).
-    """
-    if task == "classification":
-        return F.cross_entropy(outputs, y, reduction="none")
-    return 0.5 * (outputs - y.reshape(outputs.shape)).square().sum(dim=1)
+__all__ = ["Penalty", "Term", "check_positive_float", "check_positive_int"]
 
 
 def check_positive_int(name: str, value, *, allow_none: bool = False):
@@ -47,13 +50,44 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class Term:
+    """What a penalty family computes for one batch.
+
+    Attributes
+    ----------
+    rows : tensor of shape (B,) or None
+        The per-row term, differentiable; ``None`` where it is identically zero (``none``,
+        ``l2``, whose decay the objective applies, and ``noise``, which acts through the data
+        loss).
+    outputs : tensor of shape (B, K) or None
+        The outputs of the forward pass the family ran, on which the data loss is taken:
+        ``module(x)``, shared so that the objective runs no second pass, or for noise injection
+        ``module(x + epsilon n)``. ``None``: the objective runs ``module(x)`` itself.
+    clean : bool, default=True
+        Whether ``outputs`` are those at the clean input ``x`` (False for ``noise``).
+    """
+
+    rows: torch.Tensor | None = None
+    outputs: torch.Tensor | None = None
+    clean: bool = True
+
+
+def _strength(name: str, value) -> float:
+    """``alpha`` or ``epsilon`` as a float (numpy scalars included), or ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < float("inf"):
+        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
+    return float(value)
+
+
 class Penalty:
     """Base class of the input-space regularizers.
 
     Parameters
     ----------
     alpha : float, default=1.0
-        Strength: the value is ``alpha`` times the batch mean of :meth:`per_sample`.
+        Strength: the training objective adds ``alpha`` times the (weighted) batch mean of the
+        per-row term.
     epsilon : float, default=0.1
         Noise standard deviation (random perturbations) or L2 radius (adversarial ones); ignored
         by penalties that take no perturbation.
@@ -61,18 +95,13 @@ class Penalty:
         For a classifier the module returns logits and output-space penalties compare class
         probabilities ``f = softmax(z)``; for a regressor ``f = z``.
     reduction : {"mean", "none"}, default="mean"
-        ``"none"`` returns the per-sample terms (times ``alpha``), shape ``(B,)``.
+        What calling the penalty returns: the batch mean, or the per-row values, shape ``(B,)``.
 
     Notes
     -----
-    Subclasses add their own options (``n_projections``, ``n_power_iterations``, ...) as
-    keyword-only arguments of ``__init__``; :meth:`option_names` lists them and
-    :meth:`get_options` returns their values, so that an estimator can route
-    ``penalty__<option>`` to them.
-
     Unlabelled rows: for classification, rows whose label is negative (``-1``, scikit-learn's
-    semi-supervised marker) carry no label. :meth:`objective` averages the data loss over the
-    labelled rows only, while the penalty averages over all rows. Penalties that need labels
+    semi-supervised marker) carry no label. The objective averages the data loss over the
+    labelled rows only and the term over all rows. Penalties that need labels
     (``needs_labels = True``) refuse batches with unlabelled rows.
     """
 
@@ -82,7 +111,7 @@ class Penalty:
     uses_alpha: bool = True
     #: whether ``epsilon`` is a noise level or radius of this penalty
     uses_epsilon: bool = False
-    #: whether the per-sample term needs labels
+    #: whether the per-row term needs labels
     needs_labels: bool = False
     #: where a search over ``alpha`` / ``epsilon`` should look (standardized inputs; search.py)
     alpha_range: tuple[float, float] | None = None
@@ -93,15 +122,12 @@ class Penalty:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if reduction not in ("mean", "none"):
             raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
-        for param, value in (("alpha", alpha), ("epsilon", epsilon)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-                raise ValueError(f"{param} must be a non-negative number, got {value!r}")
-        if self.uses_epsilon and epsilon == 0:
+        self.alpha = _strength("alpha", alpha)
+        self.epsilon = _strength("epsilon", epsilon)
+        if self.uses_epsilon and self.epsilon == 0:
             raise ValueError(
                 f"epsilon must be > 0 for penalty={self.name!r}: it is the noise level or radius"
             )
-        self.alpha = float(alpha)
-        self.epsilon = float(epsilon)
         self.task = task
         self.reduction = reduction
 
@@ -151,101 +177,54 @@ class Penalty:
                 "semi-supervised training"
             )
 
-    # -- the one hook families implement ----------------------------------------------------------
-    def per_sample(self, module: nn.Module, x: torch.Tensor, y, outputs) -> torch.Tensor:
-        """Per-sample term, shape ``(B,)``. ``outputs`` is ``module(x)`` when the caller has it."""
-        raise NotImplementedError
+    # -- the one method families implement ---------------------------------------------------------
+    def term(self, module: nn.Module, x: torch.Tensor, y) -> Term:
+        """The per-row term of the batch and the outputs of the forward pass it ran."""
+        return Term()
 
-    # -- shared machinery -------------------------------------------------------------------------
-    def output(self, z: torch.Tensor) -> torch.Tensor:
-        """The map ``f`` output-space penalties compare: probabilities, or regression outputs."""
-        return z.softmax(dim=1) if self.task == "classification" else z
-
-    def data_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-sample data loss for this penalty's task (see :func:`data_loss`)."""
-        return data_loss(self.task, outputs, y)
-
-    def mean_data_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean data loss over the labelled rows: all rows for regression, rows with ``y >= 0``
-        for classification (zero when the batch has none)."""
-        if self.task != "classification":
-            return self.data_loss(outputs, y).mean()
-        labelled = y >= 0
-        losses = self.data_loss(outputs, torch.where(labelled, y, 0))
-        return torch.where(labelled, losses, 0).sum() / labelled.sum().clamp(min=1)
-
+    # -- what the objective reads ------------------------------------------------------------------
     @property
     def scale(self) -> float:
-        """The factor of the per-sample term: ``alpha``, or 1 if this penalty ignores it."""
+        """The factor of the per-row term: ``alpha``, or 1 if this penalty ignores it."""
         return self.alpha if self.uses_alpha else 1.0
 
-    @property
-    def active(self) -> bool:
-        """False when the term is identically zero, so training can skip computing it."""
-        return self.scale > 0
+    #: coupled weight-decay strength (``l2``'s ``alpha``): the objective adds
+    #: ``0.5 * weight_decay * sum ||W||^2 / B`` to each batch of ``B`` rows
+    weight_decay: float = 0.0
 
-    def __call__(self, module: nn.Module, x: torch.Tensor, y=None, *, outputs=None):
-        """``alpha`` times the batch mean of :meth:`per_sample` (the terms if reduction="none")."""
+    def output(self, z: torch.Tensor) -> torch.Tensor:
+        """The map ``f`` output-space penalties compare: probabilities, or regression outputs."""
+        return output_map(z, self.task)
+
+    def data_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Per-row data loss for this penalty's task (:func:`sklearn_regpen.penalties.data_loss`)."""
+        return data_loss(self.task, outputs, y)
+
+    def evaluate(self, module: nn.Module, x: torch.Tensor, y) -> Term:
+        """:meth:`term`, skipped (an empty :class:`Term`) when the term's factor is 0."""
+        check_batch(x)
+        return self.term(module, x, y) if self.scale else Term()
+
+    # -- standalone use ----------------------------------------------------------------------------
+    def __call__(self, module: nn.Module, x: torch.Tensor, y=None):
+        """What the penalty adds to the clean data loss ``loss(module(x), y)``: ``alpha`` times the
+        term, plus for ``noise`` the noisy loss minus the clean one, plus for ``l2`` each row's
+        share ``0.5 * alpha * sum ||W||^2 / B``. The batch mean, or per row with
+        ``reduction="none"``."""
         self.check_labels(y)
-        term = self.scale * self.per_sample(module, x, y, outputs)
-        return term.mean() if self.reduction == "mean" else term
+        term = self.evaluate(module, x, y)
+        rows = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        if term.rows is not None:
+            rows = rows + self.scale * term.rows
+        if not term.clean:
+            rows = rows + self.data_loss(term.outputs, y) - self.data_loss(module(x), y)
+        if self.weight_decay:
+            rows = rows + 0.5 * self.weight_decay * weight_sq_norm(module) / x.shape[0]
+        return rows.mean() if self.reduction == "mean" else rows
 
-    def objective(
-        self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, *, labels_checked: bool = False
-    ):
-        """Training objective of one batch: mean data loss plus this penalty.
-
-        Returns ``(loss, outputs)`` with ``outputs = module(x)``. The data loss is averaged over
-        the labelled rows (see :meth:`mean_data_loss`), the penalty over all rows. Penalties that
-        change what the data loss sees (noise injection) override this rather than
-        :meth:`__call__`. ``labels_checked=True`` skips :meth:`check_labels`, whose look at the
-        labels is a host synchronisation on a GPU: for callers that checked the labels of all
-        their rows once (the estimators do, once per fit), not once per batch.
-        """
-        if not labels_checked:
-            self.check_labels(y)
-        outputs, term = self.outputs_and_term(module, x, y)
-        loss = self.mean_data_loss(outputs, y)
-        if term is not None:
-            loss = loss + self.scale * term.mean()
-        return loss, outputs
-
-    def outputs_and_term(self, module: nn.Module, x: torch.Tensor, y):
-        """``module(x)`` and the per-sample term (``None`` when :attr:`active` is False).
-
-        Families whose term computes ``module(x)`` on the way (inside a vector-Jacobian product)
-        override this to return those outputs, which saves the objective a forward pass.
-        """
-        outputs = module(x)
-        return outputs, (self.per_sample(module, x, y, outputs) if self.active else None)
-
-    def weight_decay(self, n_rows: int) -> float:
-        """Coupled L2 rate ``c`` of the weight matrices: the objective's gradient includes
-        ``c * W`` for every weight matrix ``W`` (parameters of more than one dimension).
-
-        Zero for every penalty but ``l2``. A training loop whose optimizer adds ``c * W`` to the
-        gradients itself (``Adam`` and ``SGD``'s ``weight_decay``, inside their fused update)
-        sets it there and calls :meth:`backward` with ``optimizer_decays=True``.
-        """
-        return 0.0
-
-    def backward(
-        self,
-        module: nn.Module,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        labels_checked: bool = False,
-        optimizer_decays: bool = False,
-    ):
-        """Accumulate the gradient of :meth:`objective` into the parameters' ``.grad``.
-
-        The same gradients as ``objective(module, x, y)[0].backward()``, which is what this default
-        does; a penalty whose gradient has a closed form (``l2``) overrides it to skip autograd.
-        Returns ``(loss, outputs)`` with ``loss`` the objective's value, detached.
-        ``labels_checked`` as for :meth:`objective`. ``optimizer_decays=True`` leaves the
-        :meth:`weight_decay` part of the gradient out of ``.grad``, for the optimizer to add.
-        """
-        loss, outputs = self.objective(module, x, y, labels_checked=labels_checked)
-        loss.backward()
-        return loss.detach(), outputs
+    def objective(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, sample_weight=None):
+        """The training objective of one batch, ``(loss, outputs)``: data loss plus ``alpha``
+        times the term, plus weight decay for ``l2`` (see
+        :class:`sklearn_regpen._objective.Objective`). ``outputs`` are those the data loss was
+        taken on, from the forward pass the term ran when it ran one."""
+        return Objective(self).loss(module, x, y, sample_weight)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .._autodiff import power_iteration
-from ._base import Penalty, check_positive_float, check_positive_int
+from ._base import Penalty, Term, check_positive_float, check_positive_int
 
 
 class PerturbedOutputPenalty(Penalty):
@@ -20,7 +20,7 @@ class PerturbedOutputPenalty(Penalty):
     Families implement :meth:`divergence`; the adversarial variants mix in
     :class:`AdversarialPerturbation`, which replaces :meth:`perturbation`. Both sides are
     differentiated (the clean outputs are not treated as constants), so the penalty is a plain
-    function of the parameters.
+    function of the parameters. The clean forward pass serves the data loss too.
     """
 
     uses_epsilon = True
@@ -33,10 +33,10 @@ class PerturbedOutputPenalty(Penalty):
         """The perturbation ``r`` added to ``x``: Gaussian noise of standard deviation epsilon."""
         return self.epsilon * torch.randn_like(x)
 
-    def per_sample(self, module, x, y, outputs):
-        clean = module(x) if outputs is None else outputs
+    def term(self, module, x, y):
+        clean = module(x)
         r = self.perturbation(module, x, clean)
-        return self.divergence(clean, module(x + r))
+        return Term(self.divergence(clean, module(x + r)), clean)
 
 
 #: the options of the adversarial penalties, shared by their docstrings

@@ -8,6 +8,7 @@ is ``c2c / 2``, kept for grids that span both tasks.
 
 from __future__ import annotations
 
+from .._autodiff import check_class_logits
 from ._perturbation import (
     ADVERSARIAL_OPTIONS_DOC,
     AdversarialPerturbation,
@@ -31,6 +32,7 @@ class KLPenalty(PerturbedOutputPenalty):
     def divergence(self, clean, perturbed):
         if self.task == "regression":
             return 0.5 * (clean - perturbed).square().sum(dim=1)
+        check_class_logits(clean)
         log_p, log_q = clean.log_softmax(dim=1), perturbed.log_softmax(dim=1)
         return (log_p.exp() * (log_p - log_q)).sum(dim=1)
 
