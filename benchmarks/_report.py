@@ -85,6 +85,11 @@ class Report:
     def add(self, heading: str, body: str) -> None:
         self.sections.append(f"{heading}\n\n{body.strip()}\n")
 
+    def show(self, heading: str, body: str) -> None:
+        """``add``, and print the section at once: a long run shows each table when it is done."""
+        print(f"{heading}\n\n{body}\n", flush=True)
+        self.add(heading, body)
+
     def figure(self, filename: str, fig, caption: str = "") -> None:
         """Save ``fig`` (a matplotlib figure) beside the report and link it from the file."""
         self.figures.append((filename, fig))

@@ -26,7 +26,6 @@ it reports
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import warnings
 from pathlib import Path
@@ -42,6 +41,7 @@ from sklearn_regpen import RegularizedMLPClassifier
 from sklearn_regpen.penalties import PENALTIES, make_penalty
 
 from ._report import RESULTS, Report, markdown_table
+from .overhead import interleaved_medians, synthetic
 
 NAMES = ["jacobian", "logit_jacobian", "noisy_jacobian", "hsfob", "hsfob_db1", "hsfob_db2"]
 
@@ -59,13 +59,6 @@ def digits():
         scaler.transform(X_test).astype(f32),
         y_test,
     )
-
-
-def mnist_shaped(n_rows=2_000, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.random((n_rows, 784), dtype=np.float32)
-    teacher = rng.standard_normal((784, 10)).astype(np.float32)
-    return X, (X @ teacher).argmax(axis=1)
 
 
 SHAPES = {
@@ -107,14 +100,7 @@ def cost_rows(data: dict, rounds: int, epochs: dict) -> list:
                 ).fit(X, y)
         for fn in fns.values():
             fn()
-        times = {k: [] for k in fns}
-        keys = list(fns)
-        for r in range(rounds):
-            for k in keys[r % len(keys) :] + keys[: r % len(keys)]:
-                start = time.process_time()
-                fns[k]()
-                times[k].append(time.process_time() - start)
-        med = {k: statistics.median(t) for k, t in times.items()}
+        med = interleaved_medians(fns, rounds, time.process_time)
         for name in NAMES:
             exact, one = med[(name, None)] / med["none"], med[(name, 1)] / med["none"]
             rows.append((shape, name, f"{exact:.2f}x", f"{one:.2f}x", f"{exact / one:.2f}"))
@@ -202,7 +188,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     torch.set_num_threads(1)
     X, y, _, _ = digits()
-    Xm, ym = mnist_shaped()
+    Xm, ym = synthetic(2_000, 784)  # MNIST-shaped: pixels in [0, 1], a linear teacher's labels
     rounds, draws, seeds, max_iter = 5, 100, [0, 1, 2], 100
     epochs = {"digits": 5, "MNIST-shaped": 1}
     data = {"digits": (X, y), "MNIST-shaped": (Xm[:1280], ym[:1280])}
@@ -246,9 +232,7 @@ def main(argv=None) -> int:
         ),
     ]
     for heading, make in sections:
-        body = make()
-        print(f"{heading}\n\n{body}\n", flush=True)
-        report.add(heading, body)
+        report.show(heading, make())
     report.write(args.out / "projections.md")
     return 0
 

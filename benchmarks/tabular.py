@@ -201,6 +201,16 @@ def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
     return result
 
 
+def run_parallel(run, tasks, jobs: int):
+    """``(task, run(*task))`` for every task, in the order they finish, ``jobs`` processes at
+    once (joblib); the caller caches each result as it comes, so a stopped run loses little."""
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(lambda t: (t, run(*t)))(t) for t in tasks
+    )
+
+
 # -- the cache -------------------------------------------------------------------------------------
 def load_cache(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
@@ -356,12 +366,8 @@ def main(argv=None) -> int:
         if cache_key(d, f, m, fps[m]) not in cache
     ]
     if tasks and not args.report_only:
-        from joblib import Parallel, delayed
-
         print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(lambda t: (t, run_task(*t, args.quick)))(t) for t in tasks
-        )
+        jobs = run_parallel(lambda d, f, m: run_task(d, f, m, args.quick), tasks, args.jobs)
         for done, ((d, f, m), result) in enumerate(jobs, start=1):
             cache[cache_key(d, f, m, fps[m])] = {**result, "commit": commit}
             save_cache(cache_path, cache)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ._report import RESULTS, Report, markdown_table
 from .tabular import DATASETS as BENCHMARK_DATASETS
-from .tabular import code_hashes, git_commit, load_cache, load_table, save_cache
+from .tabular import code_hashes, git_commit, load_cache, load_table, run_parallel, save_cache
 from .tabular import folds as outer_folds
 
 DATASETS = BENCHMARK_DATASETS[:10]  # the ten smaller tables (bands ... wisconsin)
@@ -134,11 +134,7 @@ def main(argv=None) -> int:
         (d, f, s) for d in datasets for f in fold_ids for s in settings if key(d, f, s) not in cache
     ]
     if tasks:
-        from joblib import Parallel, delayed
-
-        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(lambda t: (t, run_one(*t, args.quick)))(t) for t in tasks
-        )
+        jobs = run_parallel(lambda d, f, s: run_one(d, f, s, args.quick), tasks, args.jobs)
         for done, (t, result) in enumerate(jobs, start=1):
             cache[key(*t)] = {**result, "commit": commit}
             save_cache(cache_path, cache)

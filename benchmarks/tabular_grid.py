@@ -238,11 +238,9 @@ def main(argv=None) -> int:
         if key(d, f, i) not in cache
     ]
     if tasks and not args.report_only:
-        from joblib import Parallel, delayed
-
         print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(lambda t: (t, run_task(t[0], t[1], pool[t[2]], args.quick)))(t) for t in tasks
+        jobs = tabular.run_parallel(
+            lambda d, f, i: run_task(d, f, pool[i], args.quick), tasks, args.jobs
         )
         for done, ((d, f, i), result) in enumerate(jobs, start=1):
             cache[key(d, f, i)] = {**result, "commit": commit, "candidate": label(pool[i])}
