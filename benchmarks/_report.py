@@ -4,7 +4,8 @@ A result file is Markdown: a title, the exact command, the versions, the seeds, 
 then the benchmark's own tables and figure links. ``Report`` gathers these so the benchmarks
 write the same header without copying it::
 
-    report = Report("Noise + Jacobian (techreport Table 1)", seeds=[0, 1, 2])
+    report = Report("Noise + Jacobian (techreport Table 1)", seeds=[0, 1, 2],
+                    module=__spec__.name, argv=argv)
     report.add("## Test error", markdown_table)
     report.figure("robustness.png", fig)          # saved beside the Markdown file
     report.write(results_dir / "table1.md")       # records the wall time since Report() was made
@@ -57,15 +58,20 @@ class Report:
     """Collect a benchmark's sections and write them under one reproducibility header."""
 
     def __init__(
-        self, title: str, *, seeds: Sequence[int] | str, argv: Sequence[str] | None = None
+        self,
+        title: str,
+        *,
+        seeds: Sequence[int] | str,
+        module: str,
+        argv: Sequence[str] | None = None,
     ):
+        """``module`` is the benchmark's import name (``__spec__.name``, e.g.
+        ``benchmarks.speed``) and ``argv`` its options (default ``sys.argv[1:]``): the header's
+        command is ``.ci/env python -m MODULE ARGV``."""
         self.title = title
         self.seeds = seeds
-        argv = sys.argv if argv is None else argv
-        script = Path(argv[0])
-        if script.is_absolute() and script.is_relative_to(Path.cwd()):
-            script = script.relative_to(Path.cwd())
-        self.command = shlex.join([".ci/env", "python", str(script), *argv[1:]])
+        argv = sys.argv[1:] if argv is None else argv
+        self.command = shlex.join([".ci/env", "python", "-m", module, *argv])
         self.sections: list[str] = []
         self.figures: list[tuple[str, object]] = []
         self.start = time.perf_counter()
@@ -78,6 +84,11 @@ class Report:
 
     def add(self, heading: str, body: str) -> None:
         self.sections.append(f"{heading}\n\n{body.strip()}\n")
+
+    def show(self, heading: str, body: str) -> None:
+        """``add``, and print the section at once: a long run shows each table when it is done."""
+        print(f"{heading}\n\n{body}\n", flush=True)
+        self.add(heading, body)
 
     def figure(self, filename: str, fig, caption: str = "") -> None:
         """Save ``fig`` (a matplotlib figure) beside the report and link it from the file."""

@@ -15,13 +15,14 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _report import RESULTS
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from sklearn_regpen import RegularizedMLPClassifier
 from sklearn_regpen.datasets import load_mnist
+
+from ._report import RESULTS
 
 PENALTIES = ("none", "l2", "noise", "jacobian", "noisy_jacobian")
 LABELS = {

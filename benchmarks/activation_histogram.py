@@ -1,8 +1,8 @@
 """Hidden activations, techreport Figure 1: normalized histograms of the tanh activations of
 the first hidden layer on the test set, without and with Jacobian regularization.
 
-    .ci/env python benchmarks/activation_histogram.py            # digits, the table's settings
-    .ci/env python benchmarks/activation_histogram.py --quick    # smoke test
+    .ci/env python -m benchmarks.activation_histogram            # digits, the table's settings
+    .ci/env python -m benchmarks.activation_histogram --quick    # smoke test
 
 Uses the settings ``noise_jacobian_table.py`` chose (``--params``), the seed-0 model of each
 penalty, plus ``jacobian`` at ``--stronger`` times its chosen ``alpha`` (the validated strength
@@ -16,8 +16,9 @@ import sys
 
 import numpy as np
 import torch
-from _report import Report, markdown_table, pyplot
-from _techreport import (
+
+from ._report import Report, markdown_table, pyplot
+from ._techreport import (
     LABELS,
     chosen_params,
     fit,
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
     setup = settings(args)
     setup["seeds"] = setup["seeds"][:1]
     title = "Hidden activations with and without Jacobian regularization (techreport Figure 1)"
-    report = Report(title, seeds=setup["seeds"], argv=[__file__, *argv])
+    report = Report(title, seeds=setup["seeds"], module=__spec__.name, argv=argv)
     X_train, y_train, X_test, y_test, data = load_data(args)
     print(data)
     chosen = chosen_params(args, X_train, y_train, setup)

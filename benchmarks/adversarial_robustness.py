@@ -1,9 +1,9 @@
 """Adversarial robustness: test accuracy under FGSM and few-step PGD attacks of growing radius,
 per penalty, with the settings chosen for the techreport table.
 
-    .ci/env python benchmarks/adversarial_robustness.py                # L2 radii, digits
-    .ci/env python benchmarks/adversarial_robustness.py --norm linf --name adversarial_linf.md
-    .ci/env python benchmarks/adversarial_robustness.py --quick        # smoke test
+    .ci/env python -m benchmarks.adversarial_robustness                # L2 radii, digits
+    .ci/env python -m benchmarks.adversarial_robustness --norm linf --name adversarial_linf.md
+    .ci/env python -m benchmarks.adversarial_robustness --quick        # smoke test
 
 White-box attacks on the cross-entropy at the true label (``sklearn_regpen.diagnostics``), no
 box constraint on the pixels; PGD has a random start and keeps each row's worst iterate. Writes
@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _report import Report, markdown_table, pyplot
-from _techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data, parser, settings
 
 from sklearn_regpen.diagnostics import attack_accuracies
+
+from ._report import Report, markdown_table, pyplot
+from ._techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data, parser, settings
 
 NORM_NAMES = {"l2": "L2", "linf": "L-inf"}
 RADII = {"l2": (0.0, 0.25, 0.5, 0.75, 1.0, 1.25), "linf": (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)}
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     setup = settings(args)
     radii = args.radii or list(RADII[args.norm])
     report = Report(f"Adversarial robustness ({args.norm} attacks)", seeds=setup["seeds"],
-                    argv=[__file__, *argv])  # fmt: skip
+                    module=__spec__.name, argv=argv)  # fmt: skip
     X_train, y_train, X_test, y_test, data = load_data(args)
     print(data)
     chosen = chosen_params(args, X_train, y_train, setup)

@@ -1,9 +1,9 @@
 """Noise + Jacobian, techreport Table 1: test error of a tanh MLP with none / l2 / noise /
 jacobian / noisy_jacobian, each with its alpha / epsilon chosen on a validation split.
 
-    .ci/env python benchmarks/noise_jacobian_table.py            # digits, 5 seeds
-    .ci/env python benchmarks/noise_jacobian_table.py --quick    # smoke test
-    .ci/env python benchmarks/noise_jacobian_table.py --data ~/mnist   # the paper's MNIST
+    .ci/env python -m benchmarks.noise_jacobian_table            # digits, 5 seeds
+    .ci/env python -m benchmarks.noise_jacobian_table --quick    # smoke test
+    .ci/env python -m benchmarks.noise_jacobian_table --data ~/mnist   # the paper's MNIST
 
 Writes ``noise_jacobian_table.md`` and ``noise_jacobian_params.json`` (the chosen settings, which
 the robustness, activation and attack benchmarks reuse) under ``benchmarks/results/`` or
@@ -17,8 +17,11 @@ import sys
 
 import numpy as np
 import torch
-from _report import Report, markdown_table
-from _techreport import (
+
+from sklearn_regpen.diagnostics import sensitivity
+
+from ._report import Report, markdown_table
+from ._techreport import (
     LABELS,
     PAPER,
     PAPER_COLUMNS,
@@ -33,8 +36,6 @@ from _techreport import (
     settings,
 )
 
-from sklearn_regpen.diagnostics import sensitivity
-
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     setup = settings(args)
     report = Report("Noise + Jacobian: test error (techreport Table 1)", seeds=setup["seeds"],
-                    argv=[__file__, *argv])  # fmt: skip
+                    module=__spec__.name, argv=argv)  # fmt: skip
     X_train, y_train, X_test, y_test, data = load_data(args)
     mnist = args.data is not None
     print(data)

@@ -1,8 +1,8 @@
 """Robustness to input noise, techreport Figure 2: test error against the standard deviation of
 Gaussian noise added to the test inputs, one line per penalty.
 
-    .ci/env python benchmarks/noise_robustness.py            # digits, the table's settings
-    .ci/env python benchmarks/noise_robustness.py --quick    # smoke test
+    .ci/env python -m benchmarks.noise_robustness            # digits, the table's settings
+    .ci/env python -m benchmarks.noise_robustness --quick    # smoke test
 
 Uses the settings ``noise_jacobian_table.py`` chose (``--params``, default
 ``OUT/noise_jacobian_params.json``; chosen afresh when missing), refits them with the same seeds
@@ -15,10 +15,11 @@ import sys
 
 import numpy as np
 import torch
-from _report import Report, markdown_table, pyplot
-from _techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data, parser, settings
 
 from sklearn_regpen.diagnostics import noise_errors
+
+from ._report import Report, markdown_table, pyplot
+from ._techreport import LABELS, PENALTIES, chosen_params, fit_chosen, load_data, parser, settings
 
 STDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
     setup = settings(args)
     draws = args.draws or (1 if args.quick else 5)
     report = Report("Robustness to Gaussian input noise (techreport Figure 2)",
-                    seeds=setup["seeds"], argv=[__file__, *argv])  # fmt: skip
+                    seeds=setup["seeds"], module=__spec__.name, argv=argv)  # fmt: skip
     X_train, y_train, X_test, y_test, data = load_data(args)
     print(data)
     chosen = chosen_params(args, X_train, y_train, setup)

@@ -1,7 +1,7 @@
 """Training-loop overhead, peak memory and the cost of ``l2``, as ratios measured in one run.
 
-    .ci/env python benchmarks/overhead.py --threads 1    # full run (about 15 minutes on 2 cores)
-    .ci/env python benchmarks/overhead.py --quick        # fewer rows and repeats, a smoke test
+    .ci/env python -m benchmarks.overhead --threads 1    # full run (about 15 minutes on 2 cores)
+    .ci/env python -m benchmarks.overhead --quick        # fewer rows and repeats, a smoke test
 
 ``--threads N`` sets torch's CPU threads and numpy's BLAS threads (scikit-learn's MLP) for every
 method alike. On a machine shared with other jobs, use 1: with 2 threads on 2 busy cores every
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -49,6 +50,8 @@ from sklearn_regpen import RegularizedMLPClassifier
 
 HIDDEN, BATCH, EPOCHS, LR, N_CLASSES = 256, 128, 10, 1e-3, 10
 SHAPES = {"MNIST-sized": (60_000, 784), "digits-sized": (1_437, 64)}
+#: the repository root: the memory subprocesses run ``python -m benchmarks.overhead`` from it
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic(n_rows: int, n_features: int, seed: int = 0):
@@ -195,9 +198,9 @@ def memory_table(n_rows: int, epochs: int, threads: int | None) -> str:
     ]
     for method in METHODS:
         out = subprocess.run(
-            [sys.executable, __file__, "--memory-child", method, "--rows", str(n_rows),
+            [sys.executable, "-m", __spec__.name, "--memory-child", method, "--rows", str(n_rows),
              "--epochs", str(epochs), *(["--threads", str(threads)] if threads else [])],
-            check=True, capture_output=True, text=True,
+            check=True, capture_output=True, text=True, cwd=ROOT,  # where -m finds benchmarks/
         ).stdout
         m = json.loads(out.strip().splitlines()[-1])
         reference = m["array"] + m["state"]

@@ -1,7 +1,7 @@
 """Wall time of one grid search with one worker against two, on Dask and on joblib's processes.
 
-    .ci/env python benchmarks/parallel_search.py                 # 8 candidates x 3 folds = 24 fits
-    .ci/env python benchmarks/parallel_search.py --n-threads 2   # two torch threads per fit
+    .ci/env python -m benchmarks.parallel_search                 # 8 candidates x 3 folds = 24 fits
+    .ci/env python -m benchmarks.parallel_search --n-threads 2   # two torch threads per fit
 
 The search: a ``StandardScaler`` + ``RegularizedMLPClassifier`` pipeline on digits (50 training rows
 per class, 64 features), 8 candidates (``l2`` and ``c2c`` at 4 strengths each: fits of similar

@@ -1,8 +1,8 @@
 """Per-step cost of every penalty, as a ratio to an unpenalized step, next to its FLOP lower bound.
 
-    .ci/env python benchmarks/penalty_cost.py            # about two minutes on a 2-core CPU
-    .ci/env python benchmarks/penalty_cost.py --quick    # fewer repeats, for a look
-    .ci/env python benchmarks/penalty_cost.py --threads 1 --clock cpu   # on a shared machine
+    .ci/env python -m benchmarks.penalty_cost            # about two minutes on a 2-core CPU
+    .ci/env python -m benchmarks.penalty_cost --quick    # fewer repeats, for a look
+    .ci/env python -m benchmarks.penalty_cost --threads 1 --clock cpu   # on a shared machine
 
 One training step is ``penalty.backward`` (the objective's gradient, as the estimators compute
 it) + an Adam step (fused, with l2's coupled decay inside it, as in the estimators) on the

@@ -1,6 +1,6 @@
 """How well one float32 power-iteration step finds its direction, for several steps ``xi``.
 
-    .ci/env python benchmarks/power_iteration_step.py     # under a minute
+    .ci/env python -m benchmarks.power_iteration_step     # under a minute
 
 The adversarial penalties (``c2c_adversarial``, ``vat``) replace the matrix-vector product of
 power iteration by a finite difference of step ``xi``

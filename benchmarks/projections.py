@@ -1,7 +1,7 @@
 """Exact Jacobian norms and Fisher traces against one random projection: cost, noise, accuracy.
 
-    .ci/env python benchmarks/projections.py            # about 10 minutes on 2 cores
-    .ci/env python benchmarks/projections.py --quick    # a smoke test
+    .ci/env python -m benchmarks.projections            # about 10 minutes on 2 cores
+    .ci/env python -m benchmarks.projections --quick    # a smoke test
 
 For ``jacobian``, ``logit_jacobian``, ``noisy_jacobian``, ``hsfob``, ``hsfob_db1`` and
 ``hsfob_db2`` (``n_projections=None`` against ``n_projections=1``), on two shapes:
@@ -26,8 +26,6 @@ it reports
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -42,9 +40,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_regpen import RegularizedMLPClassifier
 from sklearn_regpen.penalties import PENALTIES, make_penalty
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
+from ._report import RESULTS, Report, markdown_table
+from .overhead import interleaved_medians, synthetic
 
 NAMES = ["jacobian", "logit_jacobian", "noisy_jacobian", "hsfob", "hsfob_db1", "hsfob_db2"]
 
@@ -62,13 +59,6 @@ def digits():
         scaler.transform(X_test).astype(f32),
         y_test,
     )
-
-
-def mnist_shaped(n_rows=2_000, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.random((n_rows, 784), dtype=np.float32)
-    teacher = rng.standard_normal((784, 10)).astype(np.float32)
-    return X, (X @ teacher).argmax(axis=1)
 
 
 SHAPES = {
@@ -110,14 +100,7 @@ def cost_rows(data: dict, rounds: int, epochs: dict) -> list:
                 ).fit(X, y)
         for fn in fns.values():
             fn()
-        times = {k: [] for k in fns}
-        keys = list(fns)
-        for r in range(rounds):
-            for k in keys[r % len(keys) :] + keys[: r % len(keys)]:
-                start = time.process_time()
-                fns[k]()
-                times[k].append(time.process_time() - start)
-        med = {k: statistics.median(t) for k, t in times.items()}
+        med = interleaved_medians(fns, rounds, time.process_time)
         for name in NAMES:
             exact, one = med[(name, None)] / med["none"], med[(name, 1)] / med["none"]
             rows.append((shape, name, f"{exact:.2f}x", f"{one:.2f}x", f"{exact / one:.2f}"))
@@ -205,7 +188,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     torch.set_num_threads(1)
     X, y, _, _ = digits()
-    Xm, ym = mnist_shaped()
+    Xm, ym = synthetic(2_000, 784)  # MNIST-shaped: pixels in [0, 1], a linear teacher's labels
     rounds, draws, seeds, max_iter = 5, 100, [0, 1, 2], 100
     epochs = {"digits": 5, "MNIST-shaped": 1}
     data = {"digits": (X, y), "MNIST-shaped": (Xm[:1280], ym[:1280])}
@@ -216,7 +199,8 @@ def main(argv=None) -> int:
     report = Report(
         "Exact Jacobian norms and Fisher traces against one projection",
         seeds=seeds,
-        argv=[__file__, *(argv if argv is not None else sys.argv[1:])],
+        module=__spec__.name,
+        argv=argv,
     )
     sections = [
         (
@@ -248,9 +232,7 @@ def main(argv=None) -> int:
         ),
     ]
     for heading, make in sections:
-        body = make()
-        print(f"{heading}\n\n{body}\n", flush=True)
-        report.add(heading, body)
+        report.show(heading, make())
     report.write(args.out / "projections.md")
     return 0
 

@@ -1,8 +1,8 @@
 """Test error with few training rows per class, for the baseline and every penalty.
 
-    .ci/env python benchmarks/small_data.py                  # digits, the README's table
-    .ci/env python benchmarks/small_data.py --quick          # a smoke test, under 2 minutes
-    .ci/env python benchmarks/small_data.py --dataset breast_cancer --n-jobs 2
+    .ci/env python -m benchmarks.small_data                  # digits, the README's table
+    .ci/env python -m benchmarks.small_data --quick          # a smoke test, under 2 minutes
+    .ci/env python -m benchmarks.small_data --dataset breast_cancer --n-jobs 2
 
 The protocol of the thesis' Tables 2-4
 (``seeds/noise-injection-gradient-regularization-thesis.md``), on scikit-learn's bundled tables
@@ -55,10 +55,7 @@ from sklearn_regpen.datasets import CLASSIFICATION, load_classification, per_cla
 from sklearn_regpen.estimators import TrainingDivergedError
 from sklearn_regpen.penalties import PENALTIES
 
-try:  # run as a script, or imported by path from the tests
-    from _report import RESULTS, Report, markdown_table, pyplot
-except ImportError:  # pragma: no cover - imported as benchmarks.small_data
-    from benchmarks._report import RESULTS, Report, markdown_table
+from ._report import RESULTS, Report, markdown_table, pyplot
 
 SIZES = (50, 100, 200, 1000)
 #: strengths: the thesis' log grid from 1e-6 to 3
@@ -317,7 +314,8 @@ def main(argv=None) -> int:
     report = Report(
         f"Small-data regime on {args.dataset} (thesis Table 2 protocol)",
         seeds=seeds,
-        argv=None if argv is None else [__file__, *argv],
+        module=__spec__.name,
+        argv=argv,
     )
     # the largest and costliest fits first, so parallel workers finish together
     tasks = [(p, s, seed) for s in reversed(sizes) for seed in seeds for p in args.penalties]

@@ -1,7 +1,7 @@
 """Issue 8 in one command: loop overhead, peak memory and every penalty's cost, for the estimator.
 
-    .ci/env python benchmarks/speed.py --threads 1 --clock cpu   # full run, ~20 min on 2 cores
-    .ci/env python benchmarks/speed.py --quick                   # a smoke test (seconds)
+    .ci/env python -m benchmarks.speed --threads 1 --clock cpu   # full run, ~20 min on 2 cores
+    .ci/env python -m benchmarks.speed --quick                   # a smoke test (seconds)
 
 Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
 
@@ -30,11 +30,9 @@ disturb; with ``--threads 1`` it equals the compute time. The threads table alwa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -45,25 +43,17 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_regpen import RegularizedMLPClassifier
 
-HERE = Path(__file__).resolve().parent
+from . import overhead, penalty_cost
+from ._report import RESULTS, Report, markdown_table
 
-
-def _load(name: str):
-    """A sibling benchmark script as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-overhead = _load("overhead")
-penalty_cost = _load("penalty_cost")
-sys.path.insert(0, str(HERE))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
-
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCKS = penalty_cost.CLOCKS
 #: the issue's target: within 10% of the FLOP bound
 TOLERANCE = 1.10
+
+
+def verdict(ratio: float, bound: float) -> str:
+    """``yes`` within ``TOLERANCE`` of the FLOP bound, else by how much it is above."""
+    return "yes" if ratio <= TOLERANCE * bound else f"no (+{100 * (ratio / bound - 1):.0f}%)"
 
 
 #: the issue's network: 784-1000-1000-10 tanh
@@ -104,9 +94,9 @@ def penalty_table(n_rows: int, rounds: int, clock, hidden=HIDDEN) -> str:
     rows = []
     for (name, options, bound), key in zip(settings, fns):
         ratio = med[key] / base
-        within = ratio <= TOLERANCE * bound
-        verdict = "yes" if within else f"no (+{100 * (ratio / bound - 1):.0f}%)"
-        rows.append((f"`{key}`", f"{med[key]:.2f}", f"{ratio:.2f}x", f"{bound:.2f}x", verdict))
+        rows.append(
+            (f"`{key}`", f"{med[key]:.2f}", f"{ratio:.2f}x", f"{bound:.2f}x", verdict(ratio, bound))
+        )
     table = markdown_table(
         [
             "penalty",
@@ -130,15 +120,13 @@ def step_table(rounds: int, clock) -> str:
     steps = 1 if rounds < 3 else 2
     rows = []
     for row in penalty_cost.measure(rounds, steps, 1, clock):
-        within = row["ratio"] <= TOLERANCE * row["bound"]
-        verdict = "yes" if within else f"no (+{100 * (row['ratio'] / row['bound'] - 1):.0f}%)"
         rows.append(
             (
                 f"`{row['label']}`",
                 f"{row['ms']:.1f}",
                 f"{row['ratio']:.2f}x",
                 f"{row['bound']:.2f}x",
-                verdict,
+                verdict(row["ratio"], row["bound"]),
             )
         )
     table = markdown_table(
@@ -249,7 +237,8 @@ def main(argv=None) -> int:
     report = Report(
         "Speed: loop overhead, memory and penalty cost through the estimator",
         seeds="0 (data and every fit)",
-        argv=[__file__, *(argv or sys.argv[1:])],
+        module=__spec__.name,
+        argv=argv,
     )
     print(machine + "\n", flush=True)
     report.add("## Machine", machine)
@@ -281,11 +270,8 @@ def main(argv=None) -> int:
         ),
     ]
     for key, heading, make in sections:
-        if key in skip:
-            continue
-        body = make()
-        print(f"{heading}\n\n{body}\n", flush=True)
-        report.add(heading, body)
+        if key not in skip:
+            report.show(heading, make())
     report.write(args.out / "speed.md")
     return 0
 

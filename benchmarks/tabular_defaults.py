@@ -1,7 +1,7 @@
 """How the defaults of ``RegularizedMLPClassifier`` and ``TABULAR_GRID`` were chosen (issue 7).
 
-    .ci/env python benchmarks/tabular_defaults.py --jobs 2
-    .ci/env python benchmarks/tabular_defaults.py --quick      # 2 tables, 1 fold (tests)
+    .ci/env python -m benchmarks.tabular_defaults --jobs 2
+    .ci/env python -m benchmarks.tabular_defaults --quick      # 2 tables, 1 fold (tests)
 
 One setting changed at a time from the estimator's defaults: training length and learning rate
 (constant or ``"adaptive"``), early stopping, batch size, width and depth, activation, penalty and
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -24,19 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import RESULTS, Report, markdown_table  # noqa: E402
-from tabular import (  # noqa: E402
-    DATASETS as BENCHMARK_DATASETS,
-)
-from tabular import (  # noqa: E402
-    code_hashes,
-    git_commit,
-    load_cache,
-    load_table,
-    save_cache,
-)
-from tabular import folds as outer_folds  # noqa: E402
+from ._report import RESULTS, Report, markdown_table
+from .tabular import DATASETS as BENCHMARK_DATASETS
+from .tabular import code_hashes, git_commit, load_cache, load_table, run_parallel, save_cache
+from .tabular import folds as outer_folds
 
 DATASETS = BENCHMARK_DATASETS[:10]  # the ten smaller tables (bands ... wisconsin)
 FOLDS = range(5, 10)
@@ -133,7 +123,8 @@ def main(argv=None) -> int:
     report = Report(
         "Tabular defaults: one setting changed at a time",
         seeds=[0],
-        argv=argv and ["benchmarks/tabular_defaults.py", *argv],
+        module=__spec__.name,
+        argv=argv,
     )
 
     def key(d, f, s):
@@ -143,11 +134,7 @@ def main(argv=None) -> int:
         (d, f, s) for d in datasets for f in fold_ids for s in settings if key(d, f, s) not in cache
     ]
     if tasks:
-        from joblib import Parallel, delayed
-
-        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(lambda t: (t, run_one(*t, args.quick)))(t) for t in tasks
-        )
+        jobs = run_parallel(lambda d, f, s: run_one(d, f, s, args.quick), tasks, args.jobs)
         for done, (t, result) in enumerate(jobs, start=1):
             cache[key(*t)] = {**result, "commit": commit}
             save_cache(cache_path, cache)

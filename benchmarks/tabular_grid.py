@@ -1,8 +1,8 @@
 """Would another grid beat ``sklearn_regpen.search.TABULAR_GRID``? A pool on held-out folds.
 
-    .ci/env python benchmarks/tabular_grid.py --jobs 2           # folds 5-9 of the 15 KEEL tables
-    .ci/env python benchmarks/tabular_grid.py --folds 5,6 --jobs 2
-    .ci/env python benchmarks/tabular_grid.py --quick            # 2 tables, 1 fold, 3 candidates
+    .ci/env python -m benchmarks.tabular_grid --jobs 2           # folds 5-9 of the 15 KEEL tables
+    .ci/env python -m benchmarks.tabular_grid --folds 5,6 --jobs 2
+    .ci/env python -m benchmarks.tabular_grid --quick            # 2 tables, 1 fold, 3 candidates
 
 ``benchmarks/tabular.py`` scores the search on folds 0-4 of ``StratifiedKFold(10, shuffle=True,
 random_state=0)``; this command never touches those test rows. On folds 5-9 it runs every
@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tabular  # noqa: E402
-from _report import RESULTS, Report, markdown_table  # noqa: E402
+from . import tabular
+from ._report import RESULTS, Report, markdown_table
 
 DEV_FOLDS = range(5, 10)
 QUICK_DATASETS, QUICK_FOLDS = ["housevotes", "monk-2"], range(5, 6)
@@ -224,7 +222,8 @@ def main(argv=None) -> int:
     report = Report(
         "Choosing the tabular search grid on held-out folds (issue 7)",
         seeds=[tabular.SEED],
-        argv=argv and ["benchmarks/tabular_grid.py", *argv],
+        module=__spec__.name,
+        argv=argv,
     )
 
     def key(d, f, i):
@@ -239,11 +238,9 @@ def main(argv=None) -> int:
         if key(d, f, i) not in cache
     ]
     if tasks and not args.report_only:
-        from joblib import Parallel, delayed
-
         print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-        jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(lambda t: (t, run_task(t[0], t[1], pool[t[2]], args.quick)))(t) for t in tasks
+        jobs = tabular.run_parallel(
+            lambda d, f, i: run_task(d, f, pool[i], args.quick), tasks, args.jobs
         )
         for done, ((d, f, i), result) in enumerate(jobs, start=1):
             cache[key(d, f, i)] = {**result, "commit": commit, "candidate": label(pool[i])}

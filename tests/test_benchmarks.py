@@ -5,26 +5,15 @@ are ``overhead.py``'s and ``penalty_cost.py``'s functions, which take a minute e
 sizes on a busy machine.
 """
 
-import importlib.util
-from pathlib import Path
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import speed
 
 
 def test_speed_quick_reports_every_penalty_against_its_bound(tmp_path):
-    speed = load("speed")
     skip = "overhead,memory,steps"
     argv = ["--quick", "--threads", "1", "--skip", skip, "--out", str(tmp_path)]
     assert speed.main(argv) == 0
     report = (tmp_path / "speed.md").read_text()
-    assert "command: `.ci/env python benchmarks/speed.py --quick" in report
+    assert "command: `.ci/env python -m benchmarks.speed --quick" in report
     assert "Penalty cost through the estimator" in report and "n_threads=1" in report
     for name, options, bound in speed.penalty_cost.SETTINGS:
         row = next(

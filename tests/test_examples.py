@@ -7,7 +7,6 @@ a temporary working directory, so a notebook that writes files cannot write into
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time
@@ -20,18 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 #: seconds a notebook may take in quick mode, all its cells together
 NOTEBOOK_TIMEOUT = 180
-
-
-def _load_benchmark(name: str):
-    path = ROOT / "benchmarks" / f"{name}.py"
-    sys.path.insert(0, str(path.parent))  # the benchmark imports its sibling _report
-    try:
-        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
 
 
 # -- notebooks -------------------------------------------------------------------------------------
@@ -75,7 +62,9 @@ def test_notebook_runs(path, tmp_path):
 # -- the small-data benchmark ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_data():
-    return _load_benchmark("small_data")
+    from benchmarks import small_data
+
+    return small_data
 
 
 def test_small_data_main_writes_its_report(small_data, tmp_path):

