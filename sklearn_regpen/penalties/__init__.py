@@ -79,11 +79,44 @@ COMMON_OPTIONS = ("task", "reduction")
 
 
 def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
-    """Build the penalty called ``name``; ``options`` are its own parameters, ``task`` and
-    ``reduction``.
+    """Build the penalty called ``name``, ready to call in a PyTorch loop.
 
-    Raises ``ValueError`` naming the known penalties when ``name`` is not one of them, and naming
-    the penalty's options when an option is not one of them.
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PENALTIES`: ``"none"``, ``"l2"``, ``"noise"``, ``"jacobian"``,
+        ``"logit_jacobian"``, ``"noisy_jacobian"``, ``"c2c"``, ``"c2c_adversarial"``, ``"vat"``,
+        ``"kl"``, ``"double_backprop"``, ``"hsfob"``, ``"hsfob_db1"`` or ``"hsfob_db2"``.
+    alpha : float, default=1.0
+        Strength, >= 0: the penalty's value is ``alpha`` times the batch mean of its per-sample
+        term (unused by ``none`` and ``noise``).
+    epsilon : float, default=0.1
+        Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``) or L2 radius
+        (``c2c_adversarial``, ``vat``), in input units; > 0 where used, ignored otherwise.
+    **options
+        The penalty's own options (``PENALTIES[name].option_names()`` lists them:
+        ``n_projections``, ``n_power_iterations``, ``xi``), and the options every penalty
+        takes, ``task`` (``"classification"`` or ``"regression"``) and ``reduction``
+        (``"mean"`` or ``"none"``).
+
+    Returns
+    -------
+    Penalty
+        An instance of ``PENALTIES[name]``. ``penalty(module, x, y)`` returns ``alpha`` times
+        the batch mean of the per-sample term (a scalar tensor with a gradient), and
+        ``penalty.objective(module, x, y)`` returns ``(loss, outputs)``, the data loss plus
+        that term, and the module's outputs at ``x``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a known penalty (the message lists them), an option is not one of the
+        penalty's (the message lists them and suggests the closest spelling), or a value is out
+        of range.
+
+    See Also
+    --------
+    PENALTIES : every penalty class by name.
 
     Examples
     --------
@@ -108,8 +141,21 @@ def make_penalty(name: str, alpha=1.0, epsilon=0.1, **options) -> Penalty:
 __all__ = [
     "COMMON_OPTIONS",
     "PENALTIES",
+    "AdversarialCloseToCleanPenalty",
+    "CloseToCleanPenalty",
+    "DoubleBackpropPenalty",
+    "HessianScaledFrobeniusPenalty",
+    "HsfobDB1Penalty",
+    "HsfobDB2Penalty",
+    "JacobianPenalty",
+    "KLPenalty",
+    "L2Penalty",
+    "LogitJacobianPenalty",
+    "NoPenalty",
+    "NoisePenalty",
+    "NoisyJacobianPenalty",
     "Penalty",
+    "VATPenalty",
     "data_loss",
     "make_penalty",
-    *(c.__name__ for c in PENALTIES.values()),
 ]
