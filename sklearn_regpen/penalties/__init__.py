@@ -8,22 +8,24 @@
 >>> value.shape, value.requires_grad
 (torch.Size([]), True)
 
-| name | per-sample term | source |
-|---|---|---|
-| ``none`` | 0 | baseline |
-| ``l2`` | weight decay, as scikit-learn's MLP ``alpha`` | techreport "MLP+L2" |
-| ``noise`` | data loss at ``x + eps n`` | Sietsma & Dow; techreport "MLP+Noise" |
-| ``jacobian`` | ``||J(x)||_F^2`` | Poggio & Girosi; techreport "Jacob" |
-| ``logit_jacobian`` | ``||J_z(x)||_F^2`` | thesis "FrobReg" |
-| ``noisy_jacobian`` | ``||J(x + eps n)||_F^2`` | techreport "N+J" |
-| ``c2c`` | ``||f(x) - f(x + eps n)||^2`` | c2c paper eq. 1 |
-| ``c2c_adversarial`` | ``max_{||r|| <= eps} ||f(x) - f(x + r)||^2`` (power iteration) | c2c paper |
-| ``vat`` | ``KL(p(.|x) || p(.|x + r))``, ``||r|| = eps`` by power iteration | Miyato et al. |
-| ``kl`` | ``KL(p(.|x) || p(.|x + eps n))`` | c2c paper, future work |
-| ``double_backprop`` | ``||d loss(x, y) / dx||^2`` | Drucker & LeCun; thesis eq. 49 |
-| ``hsfob`` | ``Tr(J_z^T H J_z) = Tr I(x)``, ``H = diag(p) - p p^T`` | thesis eq. 63 |
-| ``hsfob_db1`` | ``Tr I(x) + ||d loss / dx||^2`` | thesis eq. 65 |
-| ``hsfob_db2`` | ``(Tr I(x))^2 + ||d loss / dx||^2`` | thesis eq. 66 |
+Each penalty's per-sample term, and where it comes from (the user guide's catalogue has the
+formulas typeset, and what each estimates):
+
+- ``none``: 0 (baseline)
+- ``l2``: weight decay, as scikit-learn's MLP ``alpha`` (techreport "MLP+L2")
+- ``noise``: the data loss at ``x + eps n`` (Sietsma & Dow; techreport "MLP+Noise")
+- ``jacobian``: ``||J(x)||_F^2`` (Poggio & Girosi; techreport "Jacob")
+- ``logit_jacobian``: ``||J_z(x)||_F^2`` (thesis "FrobReg")
+- ``noisy_jacobian``: ``||J(x + eps n)||_F^2`` (techreport "N+J")
+- ``c2c``: ``||f(x) - f(x + eps n)||^2`` (close-to-clean paper, eq. 1)
+- ``c2c_adversarial``: ``max_{||r|| <= eps} ||f(x) - f(x + r)||^2`` by power iteration
+  (close-to-clean paper)
+- ``vat``: ``KL(p(.|x) || p(.|x + r))``, ``||r|| = eps`` by power iteration (Miyato et al.)
+- ``kl``: ``KL(p(.|x) || p(.|x + eps n))`` (close-to-clean paper, future work)
+- ``double_backprop``: ``||d loss(x, y) / dx||^2`` (Drucker & LeCun; thesis eq. 49)
+- ``hsfob``: ``Tr(J_z^T H J_z) = Tr I(x)``, ``H = diag(p) - p p^T`` (thesis eq. 63)
+- ``hsfob_db1``: ``Tr I(x) + ||d loss / dx||^2`` (thesis eq. 65)
+- ``hsfob_db2``: ``(Tr I(x))^2 + ||d loss / dx||^2`` (thesis eq. 66)
 
 Options beyond ``alpha``, ``epsilon``, ``task`` and ``reduction`` are keyword arguments of each
 class and of :func:`make_penalty`; ``PENALTIES[name].option_names()`` lists them:
