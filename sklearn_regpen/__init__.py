@@ -4,4 +4,6 @@ from ._loop import TrainingDivergedError
 from .estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
 
 __all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
-__version__ = "0.1.0"
+
+#: the package's version; ``pyproject.toml`` reads it from here (setuptools' dynamic version)
+__version__ = "0.2.0"

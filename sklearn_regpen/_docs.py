@@ -55,7 +55,7 @@ ESTIMATOR_DOC = """{summary}
         ``partial_fit`` keeps the rate it has.
     learning_rate_init : float, default=3e-3
         Adam's learning rate. Three times scikit-learn's default: on ten KEEL tables it was as
-        accurate as 1e-3 (within 0.2 points) in 227 epochs on average against 398 (README,
+        accurate as 1e-3 (within 0.2 points) in 227 epochs on average against 398 (user guide,
         "Defaults and why").
     max_iter : int, default=500
         Maximum number of epochs. 27 of those 50 fits at the default rate ran more than

@@ -10,6 +10,15 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets as skd
 
+__all__ = [
+    "CLASSIFICATION",
+    "MNIST_FILES",
+    "load_classification",
+    "load_mnist",
+    "per_class_split",
+    "read_idx",
+]
+
 #: bundled classification tables, by the name the command line takes
 CLASSIFICATION = {
     "digits": skd.load_digits,
@@ -20,7 +29,26 @@ CLASSIFICATION = {
 
 
 def load_classification(name: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """A bundled classification table as ``(X, y)``, ``X`` a DataFrame with named columns."""
+    """A bundled classification table as ``(X, y)``, ``X`` a DataFrame with named columns.
+
+    Parameters
+    ----------
+    name : {"digits", "breast_cancer", "wine", "iris"}
+        One of scikit-learn's bundled tables (:data:`CLASSIFICATION`); nothing is downloaded.
+
+    Returns
+    -------
+    X : pandas.DataFrame of shape (n_samples, n_features)
+        The features, with scikit-learn's column names.
+    y : ndarray of shape (n_samples,)
+        The integer class labels.
+
+    Examples
+    --------
+    >>> X, y = load_classification("wine")
+    >>> X.shape, len(set(y))
+    ((178, 13), 3)
+    """
     if name not in CLASSIFICATION:
         raise ValueError(f"Unknown dataset {name!r}; choose one of {sorted(CLASSIFICATION)}")
     bunch = CLASSIFICATION[name](as_frame=True)
@@ -30,8 +58,24 @@ def load_classification(name: str) -> tuple[pd.DataFrame, np.ndarray]:
 def per_class_split(X, y, n_per_class: int, random_state=0):
     """Hold out all but ``n_per_class`` random rows of each class.
 
-    Returns ``X_train, X_test, y_train, y_test``; the small-data protocol of the seeds (a fixed
-    number of training rows per class, the rest for testing).
+    The small-data protocol of the seeds: a fixed number of training rows per class, the rest
+    for testing.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        Features; DataFrames are split with ``iloc``.
+    y : array-like of shape (n_samples,)
+        Class labels.
+    n_per_class : int
+        Training rows per class; every class needs at least one row more.
+    random_state : int or None, default=0
+        Seeds the choice of rows (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test
+        The split, ``X`` parts of the same type as ``X``, ``y`` parts as ndarrays.
 
     Examples
     --------
@@ -71,6 +115,16 @@ def read_idx(path) -> np.ndarray:
 
     The header is two zero bytes, the type code ``0x08`` (unsigned byte), the number of
     dimensions, then each dimension as a big-endian 32-bit integer; the data follow.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; a name ending in ``.gz`` is read through gzip.
+
+    Returns
+    -------
+    ndarray of uint8
+        The array, of the shape the header announces.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -92,9 +146,18 @@ def read_idx(path) -> np.ndarray:
 def load_mnist(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MNIST from a local folder holding its four standard IDX files (gzipped or not).
 
-    Returns ``X_train, y_train, X_test, y_test``: images flattened to rows of ``28 * 28``
-    float32 pixels scaled to ``[0, 1]`` (as in the techreport), labels as int64. Nothing is
-    downloaded; a missing file is named in the error.
+    Nothing is downloaded; a missing file is named in the error.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding the files of :data:`MNIST_FILES` (each may end in ``.gz``).
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test
+        Images flattened to rows of ``28 * 28`` float32 pixels scaled to ``[0, 1]`` (as in the
+        techreport), labels as int64.
 
     Examples
     --------

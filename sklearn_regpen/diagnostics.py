@@ -60,7 +60,20 @@ from .estimators import (
     _torch_threads,
 )
 
+__all__ = [
+    "ATTACKS",
+    "NORMS",
+    "SENSITIVITY_COLUMNS",
+    "adversarial_inputs",
+    "attack_accuracies",
+    "diagnose",
+    "noise_errors",
+    "sensitivity",
+]
+
+#: the attacks of :func:`adversarial_inputs` and :func:`attack_accuracies`
 ATTACKS = ("fgsm", "pgd")
+#: the balls they stay in: Euclidean per row, or max-abs
 NORMS = ("l2", "linf")
 
 #: the columns of :func:`sensitivity`, each a per-row quantity
@@ -212,18 +225,22 @@ def sensitivity(
 
     Returns
     -------
-    pandas.DataFrame, one row per sample, with columns
+    pandas.DataFrame
+        One row per sample, with the columns of :data:`SENSITIVITY_COLUMNS`:
 
-    - ``jacobian_sq_norm``: ``||J||_F^2``, the ``jacobian`` penalty's term,
-    - ``logit_jacobian_sq_norm``: ``||J_z||_F^2``, the ``logit_jacobian`` penalty's term,
-    - ``jacobian_lambda_max``: largest eigenvalue of ``J^T J`` (``c2c_adversarial ~ eps^2`` it),
-    - ``fisher_lambda_max``: largest eigenvalue of ``I(x)`` (``vat ~ eps^2 / 2`` it),
-    - ``fisher_trace``: ``Tr I(x)``, the ``hsfob`` term,
-    - ``hessian_sq_norm``: ``sum_k ||d^2 f_k / dx^2||_F^2``, the Frobenius norm of the Hessian of
-      the outputs ``f`` with respect to the input, summed over outputs: what the techreport's
-      noisy Jacobian penalty adds to the Jacobian penalty (its eq. 19, ``2 alpha sigma^2``
-      times it).
+        - ``jacobian_sq_norm``: ``||J||_F^2``, the ``jacobian`` penalty's term,
+        - ``logit_jacobian_sq_norm``: ``||J_z||_F^2``, the ``logit_jacobian`` penalty's term,
+        - ``jacobian_lambda_max``: largest eigenvalue of ``J^T J``
+          (``c2c_adversarial ~ eps^2`` times it),
+        - ``fisher_lambda_max``: largest eigenvalue of ``I(x)`` (``vat ~ eps^2 / 2`` times it),
+        - ``fisher_trace``: ``Tr I(x)``, the ``hsfob`` term,
+        - ``hessian_sq_norm``: ``sum_k ||d^2 f_k / dx^2||_F^2``, the Frobenius norm of the
+          Hessian of the outputs ``f`` with respect to the input, summed over outputs: what the
+          techreport's noisy Jacobian penalty adds to the Jacobian penalty (its eq. 19,
+          ``2 alpha sigma^2`` times it).
 
+    Notes
+    -----
     The eigenvalues are exact: they are those of the ``K x K`` matrices ``J J^T`` and
     ``M^T J_z J_z^T M`` (``H = M M^T``), computed from the exact Jacobians.
 
@@ -270,6 +287,28 @@ def noise_errors(
     over outputs) for a regressor, averaged over rows and ``n_draws`` independent noise draws.
     ``std = 0`` gives the clean error. Stds are in the units the network sees (see the module
     notes for pipelines); techreport Figure 2 plots this curve.
+
+    Parameters
+    ----------
+    estimator : RegularizedMLPClassifier, RegularizedMLPRegressor or Pipeline
+        Fitted; a pipeline is measured in the space its last step sees.
+    X : array-like of shape (n_samples, n_features)
+        Clean inputs.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True labels (classifier, in ``classes_``) or targets (regressor).
+    stds : sequence of float
+        Noise standard deviations, each >= 0.
+    n_draws : int, default=1
+        Independent noise draws per ``std``, averaged.
+    batch_size : int, default=1024
+        Rows evaluated at once.
+    random_state : int, RandomState or None, default=None
+        Seeds the noise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``std`` and ``error``, one row per entry of ``stds``, in their order.
 
     Examples
     --------
@@ -369,6 +408,7 @@ def adversarial_inputs(
     estimator : RegularizedMLPClassifier or Pipeline ending in one
         Fitted. Regressors are refused: the attacks are scored by accuracy.
     X : array-like of shape (n_samples, n_features)
+        Clean inputs.
     y : array-like of shape (n_samples,)
         True labels, in the estimator's ``classes_``.
     radius : float
@@ -386,6 +426,7 @@ def adversarial_inputs(
     step_size : float or None, default=None
         PGD step length; ``None`` uses ``2.5 * radius / n_steps``.
     batch_size : int, default=256
+        Rows attacked at once.
     random_state : int, RandomState or None, default=None
         Seeds PGD's random start.
 
@@ -456,9 +497,31 @@ def attack_accuracies(
 ) -> pd.DataFrame:
     """Accuracy on :func:`adversarial_inputs` at each radius (``radius = 0``: clean accuracy).
 
-    Returns a DataFrame with columns ``radius`` and ``accuracy``; see
-    :func:`adversarial_inputs` for ``attack``, ``norm`` and ``n_steps`` (PGD's step is
-    ``2.5 * radius / n_steps``).
+    Parameters
+    ----------
+    estimator : RegularizedMLPClassifier or Pipeline ending in one
+        Fitted. Regressors are refused: the attacks are scored by accuracy.
+    X : array-like of shape (n_samples, n_features)
+        Clean inputs.
+    y : array-like of shape (n_samples,)
+        True labels, in the estimator's ``classes_``.
+    radii : sequence of float
+        Attack radii, each >= 0, in the units the network sees.
+    attack : {"pgd", "fgsm"}, default="pgd"
+        See :func:`adversarial_inputs`.
+    norm : {"l2", "linf"}, default="l2"
+        See :func:`adversarial_inputs`.
+    n_steps : int, default=10
+        PGD steps, each of ``2.5 * radius / n_steps``.
+    batch_size : int, default=256
+        Rows attacked at once.
+    random_state : int, RandomState or None, default=None
+        Seeds PGD's random starts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``radius`` and ``accuracy``, one row per entry of ``radii``, in their order.
 
     Examples
     --------
@@ -507,6 +570,40 @@ def diagnose(
     ``fgsm_accuracy@<r>`` and ``pgd_accuracy@<r>`` for each of ``radii``
     (:func:`attack_accuracies` in ``norm``). Stack several models' Series into a table with
     ``pandas.DataFrame({name: diagnose(model, X, y) for name, model in models.items()}).T``.
+
+    Parameters
+    ----------
+    estimator : RegularizedMLPClassifier, RegularizedMLPRegressor or Pipeline
+        Fitted; a pipeline is measured in the space its last step sees.
+    X : array-like of shape (n_samples, n_features)
+        Inputs at which everything is measured.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True labels (classifier) or targets (regressor).
+    noise_stds : sequence of float, default=()
+        Gaussian noise levels for :func:`noise_errors` (one draw each).
+    radii : sequence of float, default=()
+        Attack radii for :func:`attack_accuracies`, FGSM and PGD; classifiers only.
+    norm : {"l2", "linf"}, default="l2"
+        The attacks' ball.
+    n_steps : int, default=10
+        PGD steps.
+    hessian_projections : int or None, default=None
+        Passed to :func:`sensitivity`: ``None`` for the exact Hessian norm, an integer for an
+        estimate from that many random directions (images).
+    batch_size : int, default=256
+        Rows processed at once.
+    random_state : int, RandomState or None, default=None
+        Seeds every random draw (Hessian directions, noise, PGD starts).
+
+    Returns
+    -------
+    pandas.Series of float
+        Indexed by the entry names above: the six sensitivity means, ``error``, then
+        ``noise_error@<std>``, ``fgsm_accuracy@<r>`` and ``pgd_accuracy@<r>``.
+
+    See Also
+    --------
+    sensitivity, noise_errors, attack_accuracies
     """
     net = _network(estimator)
     rng = check_random_state(random_state)

@@ -13,6 +13,8 @@ import numpy as np
 
 from .penalties import PENALTIES
 
+__all__ = ["TABULAR_GRID", "param_grid", "tabular_grid"]
+
 
 def _log_values(bounds: tuple[float, float], n: int) -> list[float]:
     low, high = bounds
@@ -32,6 +34,12 @@ def param_grid(penalties: Iterable[str] | None = None, n_values: int = 3, prefix
         candidates, one with neither (``none``) gets one.
     prefix : str, default=""
         Put in front of every parameter name, e.g. ``"net__"`` for a ``Pipeline`` step ``net``.
+
+    Returns
+    -------
+    list of dict
+        One dict per penalty, mapping parameter names to lists of values, as
+        ``GridSearchCV(param_grid=...)`` takes them.
 
     Examples
     --------
@@ -55,9 +63,9 @@ def param_grid(penalties: Iterable[str] | None = None, n_values: int = 3, prefix
 
 
 #: Eight candidates for a tabular search (standardized inputs), for ``GridSearchCV`` through
-#: :func:`tabular_grid`. Chosen with ``benchmarks/tabular_defaults.py`` (README, "Defaults and
-#: why"): strengths that were within a point of the defaults alone on ten KEEL tables, so that the
-#: search picks among reasonable settings; ``noise``, ``hsfob``, ``c2c`` with ``epsilon=1`` and
+#: :func:`tabular_grid`. Chosen with ``benchmarks/tabular_defaults.py`` (user guide, "Defaults
+#: and why"): strengths that were within a point of the defaults alone on ten KEEL tables, so that
+#: the search picks among reasonable settings; ``noise``, ``hsfob``, ``c2c`` with ``epsilon=1`` and
 #: ``jacobian`` with ``alpha=3`` lost 1 to 10 points there and are left out.
 TABULAR_GRID: list[dict] = [
     {"penalty": "l2", "alpha": 1e-4},
@@ -78,6 +86,11 @@ def tabular_grid(prefix: str = "") -> list[dict]:
     ----------
     prefix : str, default=""
         Put in front of every parameter name, e.g. ``"net__"`` for a ``Pipeline`` step ``net``.
+
+    Returns
+    -------
+    list of dict
+        One dict per candidate, each value a one-element list.
 
     Examples
     --------

@@ -1,0 +1,130 @@
+"""The documentation builds with warnings as errors, and covers every public name.
+
+The build is the quick one: notebooks are rendered with their stored outputs, never executed
+(``nb_execution_mode = "off"`` in ``docs/conf.py``). Sphinx and its extensions are the ``docs``
+extra, which ``.ci/env`` installs: if they are missing the test fails rather than skips.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+#: the modules whose ``__all__`` the API reference must cover
+PUBLIC_MODULES = [
+    "sklearn_regpen",
+    "sklearn_regpen.penalties",
+    "sklearn_regpen.diagnostics",
+    "sklearn_regpen.search",
+    "sklearn_regpen.tables",
+    "sklearn_regpen.datasets",
+]
+#: seconds the whole build may take (the issue's budget is 3 minutes on 2 cores)
+BUILD_BUDGET = 180
+
+
+def test_doc_dependencies_are_installed():
+    for name in ("sphinx", "pydata_sphinx_theme", "numpydoc", "myst_nb"):
+        importlib.import_module(name)  # an ImportError fails: `pip install -e ".[docs]"`
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("html")
+    doctrees = tmp_path_factory.mktemp("doctrees")
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
+               "-d", str(doctrees), str(DOCS), str(out)]  # fmt: skip
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                            timeout=BUILD_BUDGET)  # fmt: skip
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, f"docs build failed:\n{result.stdout[-3000:]}\n{result.stderr}"
+    return out, seconds
+
+
+def test_docs_build_without_warnings_in_time(built_site):
+    out, seconds = built_site
+    assert seconds < BUILD_BUDGET
+    for page in [
+        "index.html",
+        "getting_started.html",
+        "user_guide/penalties.html",
+        "user_guide/bad_input.html",
+        "api/index.html",
+        "api/generated/sklearn_regpen.RegularizedMLPClassifier.html",
+        "api/generated/sklearn_regpen.penalties.make_penalty.html",
+        "api/generated/sklearn_regpen.diagnostics.diagnose.html",
+        "_generated/examples/quickstart.html",
+        "benchmarks/index.html",
+        "_generated/results/tabular.html",
+        "changelog.html",
+    ]:
+        assert (out / page).is_file(), page
+    assert not (out / "LEAD_TODO.html").exists()
+
+
+def test_notebooks_are_rendered_with_their_stored_outputs(built_site):
+    out, _ = built_site
+    for notebook in sorted((ROOT / "examples").glob("*.ipynb")):
+        html = (out / "_generated" / "examples" / f"{notebook.stem}.html").read_text()
+        assert "<img" in html, f"{notebook.name}: its stored figure is not on the page"
+
+
+def test_benchmark_figures_are_on_the_benchmarks_page(built_site):
+    out, _ = built_site
+    html = (out / "benchmarks" / "index.html").read_text()
+    for figure in ("noise_robustness.png", "activation_histogram.png", "adversarial_linf.png"):
+        assert figure in html
+
+
+def test_api_reference_lists_every_public_name():
+    listed = set()
+    for page in (DOCS / "api").glob("*.rst"):
+        text = page.read_text()
+        module = None
+        for line in text.splitlines():
+            found = re.match(r"\.\. currentmodule:: (\S+)", line)
+            if found:
+                module = found.group(1)
+            name = re.match(r"^   ([A-Za-z_][A-Za-z0-9_]*)$", line)
+            if name and module:
+                listed.add(f"{module}.{name.group(1)}")
+    missing = [
+        f"{module}.{name}"
+        for module in PUBLIC_MODULES
+        for name in importlib.import_module(module).__all__
+        if f"{module}.{name}" not in listed
+    ]
+    assert not missing, f"public names missing from docs/api/index.rst: {missing}"
+
+
+def test_public_modules_declare_a_static_all():
+    """``__all__`` is a literal list in the source, so IDEs and linters can read it."""
+    for module in PUBLIC_MODULES:
+        path = Path(importlib.import_module(module).__file__)
+        assert re.search(r"^__all__ = \[", path.read_text(), re.MULTILINE), module
+    from sklearn_regpen.penalties import PENALTIES, __all__
+
+    assert {cls.__name__ for cls in PENALTIES.values()} <= set(__all__)
+
+
+def test_estimators_html_repr_links_to_their_api_page():
+    from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
+    from sklearn_regpen._links import API_PAGE_TEMPLATE
+
+    for cls in (RegularizedMLPClassifier, RegularizedMLPRegressor):
+        page = f"api/generated/sklearn_regpen.{cls.__name__}.html"
+        assert API_PAGE_TEMPLATE.format(estimator_name=cls.__name__).endswith(page)
+        if cls._doc_link_module != "sklearn_regpen":
+            pytest.xfail("estimators.py sets _doc_link_* in the lead's rewrite (docs/LEAD_TODO.md)")
+        link = cls()._get_doc_link()
+        assert link == API_PAGE_TEMPLATE.format(estimator_name=cls.__name__)
+        assert link in cls()._repr_html_()
