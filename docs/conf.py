@@ -59,7 +59,6 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = [
     "_build",
-    "LEAD_TODO.md",  # notes for the core's maintainer, not a page
     "Thumbs.db",
     ".DS_Store",
 ]

@@ -27,13 +27,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
 
 from ._docs import ESTIMATOR_DOC, _penalty_lines
+from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
+from ._param_checks import Interval, StrOptions, validate_params
 from ._training import FUSED_ADAM, PenalizedNet
 from .modules import ACTIVATIONS, MLP
 from .penalties import PENALTIES, make_penalty
@@ -202,6 +203,10 @@ class _RegularizedMLP(BaseEstimator):
 
     _task: str = ""
 
+    # scikit-learn's HTML repr links each estimator to its page of the API reference
+    _doc_link_module = "sklearn_regpen"
+    _doc_link_template = API_PAGE_TEMPLATE
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -329,22 +334,36 @@ class _RegularizedMLP(BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
-        """Train the network on ``X`` and ``y``; returns ``self``.
+        """Train the network on ``X`` and ``y``.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Training inputs; not modified.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs: NumPy arrays or pandas DataFrames (column names are kept in
+            ``feature_names_in_``), float32 or float64; sparse matrices are densified. Not
+            modified.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets: class labels (classifier) or values (regressor).
+            Class labels (classifier; ``-1`` marks unlabelled rows when
+            ``semi_supervised=True``) or targets (regressor; 2-D for several outputs).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row in the data loss and in the penalty's term (each a
-            weighted mean over the batch), and in the early-stopping score. All ones is the same
-            as None; rows of weight 0 are dropped before training, so they have no effect.
+            Non-negative weight of each row: a row of weight ``w`` counts as ``w`` copies of it
+            in the data loss, in the penalty's term (each a weighted mean over the batch), in
+            ``l2``'s decay (``alpha / sum(w)`` per batch, as scikit-learn's MLP) and in the
+            early-stopping score. All ones is the same as None; rows of weight 0 are dropped
+            before training, so they have no effect.
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The loss stopped being finite; the estimator is left as it was before the call.
+        ValueError
+            Bad parameters or data (see the user guide's "Bad input" page), before any
+            training.
 
         Notes
         -----
@@ -380,7 +399,9 @@ class _RegularizedMLP(BaseEstimator):
     def _plan(self, X, y, incremental, classes, sample_weight) -> _Plan:
         """Check everything a fit needs and return it; no training, no change but
         ``n_features_in_`` / ``feature_names_in_`` (which the caller restores on failure)."""
-        self._validate_params()
+        validate_params(
+            self._parameter_constraints, self.get_params(deep=False), type(self).__name__
+        )
         hidden = self._check_hidden_layer_sizes()
         _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")

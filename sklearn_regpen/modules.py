@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+__all__ = ["ACTIVATIONS", "MLP"]
+
 #: Hidden-layer activations, by the names scikit-learn's ``MLPClassifier`` uses.
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -17,7 +19,7 @@ ACTIVATIONS = {
 
 
 class MLP(nn.Module):
-    """Fully connected network ``d -> hidden... -> K`` returning raw outputs (logits).
+    """Fully connected network from d inputs through the hidden layers to K raw outputs (logits).
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """The rest of the scikit-learn contract: continuing fits, persistence, pipelines, bad input.
 
-Each bad-input case here is a row of the README's "Bad input" table.
+Each bad-input case here is a row of the "Bad input" page of the user guide
+(docs/user_guide/bad_input.md).
 """
 
 import io
@@ -252,7 +253,7 @@ def test_clone_keeps_parameters_not_fit(blobs):
     assert not hasattr(clone(fitted), "_progress")
 
 
-# -- bad input: one row of the README table each ---------------------------------------------------
+# -- bad input: one row of the docs' table each ------------------------------------------------------
 BAD_INPUT = [
     (
         "NaN in X",
