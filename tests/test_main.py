@@ -94,7 +94,7 @@ def test_main_runs_on_a_csv_file_and_leaves_it_alone(tmp_path, capsys):
         ({}, "species", "target column 'species' is not in the table; its columns are"),
         ({"empty": np.nan}, "label", "columns with no value at all (every cell empty or NaN): "
                                      "['empty']"),
-        ({"label": "cat"}, "label", "target column 'label' has a single class, 'cat'"),
+        ({"label": "cat"}, "label", "target column 'label' has a single value, 'cat'"),
         ({"label": ["cat"] * 38 + ["dog"] * 2}, "label", "classes with fewer than 4 rows"),
     ],
 )
