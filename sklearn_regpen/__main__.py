@@ -468,10 +468,8 @@ def _models(args: argparse.Namespace, task: str):
 def _fit_and_score(pipeline, params, scorer, X_train, y_train, X_test, y_test):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        started = time.perf_counter()
         model = clone(pipeline).set_params(**params).fit(X_train, y_train)
-        seconds = time.perf_counter() - started
-    return model, float(scorer(model, X_test, y_test)), seconds
+    return model, float(scorer(model, X_test, y_test))
 
 
 def _progress(console: Console) -> Progress:
@@ -593,9 +591,8 @@ def sweep(args: argparse.Namespace, console: Console) -> Sweep:
                 for r in refits
             )
             models = []
-            for r, (model, held_out, seconds) in zip(refits, jobs):
+            for r, (model, held_out) in zip(refits, jobs):
                 r["held_out"] = held_out
-                r["refit_seconds"] = seconds
                 models.append(model)
                 progress.advance(task)
 
