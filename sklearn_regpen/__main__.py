@@ -206,6 +206,7 @@ def _parse_args(argv=None, parser: argparse.ArgumentParser | None = None) -> arg
         args.data = _load_data(args)
         args.scoring = _check_scoring(args.scoring, args.data)
         _check_cv(args)
+        _make_out_dir(args)  # last: a refused run leaves no empty directory behind
     except OptionError as error:
         parser.error(str(error))
     return args
@@ -263,13 +264,6 @@ def _check_options(args: argparse.Namespace) -> None:
             raise OptionError(f"--scheduler: {args.scheduler!r} is not a scheduler address; "
                               "write [tcp://]HOST:PORT, e.g. tcp://10.0.0.5:8786")
         args.scheduler = args.scheduler.strip()
-    if args.out is not None:
-        if args.out.exists() and not args.out.is_dir():
-            raise OptionError(f"--out: {args.out} exists and is not a directory")
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OptionError(f"--out: cannot create the directory {args.out}: {error}")
 
 
 def _load_data(args: argparse.Namespace) -> Data:
@@ -436,6 +430,17 @@ def _check_cv(args: argparse.Namespace) -> None:
     if args.csv is None and args.cv > args.per_class:
         raise OptionError(f"--cv {args.cv}: more folds than the {args.per_class} training rows of "
                           f"each class (--per-class); use at most --cv {args.per_class}")
+
+
+def _make_out_dir(args: argparse.Namespace) -> None:
+    if args.out is None:
+        return
+    if args.out.exists() and not args.out.is_dir():
+        raise OptionError(f"--out: {args.out} exists and is not a directory")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"--out: cannot create the directory {args.out}: {error}") from None
 
 
 # -- the search -----------------------------------------------------------------------------------
