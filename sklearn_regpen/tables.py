@@ -16,7 +16,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-__all__ = ["TableError", "split_target", "infer_columns", "make_preprocessor"]
+__all__ = ["TableError", "split_target", "infer_columns", "make_preprocessor", "FLOAT32_MAX"]
+
+#: the largest magnitude the networks can hold: they compute in float32
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class TableError(ValueError):
@@ -40,7 +43,9 @@ def split_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, np.nda
     ------
     TableError
         The target column is missing; the table has no feature column or no row; a column is
-        entirely empty (NaN); the target has missing values or fewer than two classes.
+        entirely empty (NaN); a numeric column (features or target) holds an infinite value or
+        one beyond float32's range (about 3.4e38, the networks compute in float32); the target
+        has missing values or a single value.
 
     Examples
     --------
@@ -65,6 +70,8 @@ def split_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, np.nda
     empty = [str(c) for c in X.columns if X[c].isna().all()]
     if empty:
         raise TableError(f"columns with no value at all (every cell empty or NaN): {empty}")
+    for name in [*X.columns, target]:
+        _check_magnitudes(table[name], name)
     y = _strip_strings(table[target])
     if y.isna().any():
         raise TableError(
@@ -73,9 +80,30 @@ def split_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, np.nda
     classes = y.unique()
     if len(classes) < 2:
         raise TableError(
-            f"target column {target!r} has a single class, {classes[0]!r}: a classifier needs two"
+            f"target column {target!r} has a single value, {classes[0]!r}: nothing to learn"
         )
     return X, y.to_numpy()
+
+
+def _check_magnitudes(column: pd.Series, name) -> None:
+    """Refuse infinite values and values beyond float32's range in a numeric column."""
+    if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        return
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(values)
+        huge = ~infinite & (np.abs(values) > FLOAT32_MAX)
+    for bad, adjective, beyond in ((infinite, "infinite ", ""),
+                                   (huge, "", f" beyond ±{FLOAT32_MAX:.3g} (float32's range: the "
+                                              "networks compute in float32)")):
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise TableError(
+                f"column {name!r} has {len(rows)} {adjective}"
+                f"{'value' if len(rows) == 1 else 'values'}{beyond}, in data rows {shown} "
+                "(counting from 0); fix or drop them"
+            )
 
 
 def infer_columns(X: pd.DataFrame) -> tuple[list, list]:

@@ -33,13 +33,28 @@ def test_split_target_separates_and_cleans_without_touching_the_input(table):
     [
         (lambda t: t, "lable", "target column 'lable' is not in the table; its columns are"),
         (lambda t: t.assign(empty=np.nan), "label", "columns with no value at all"),
-        (lambda t: t.assign(label="yes"), "label", "has a single class, 'yes'"),
+        (lambda t: t.assign(label="yes"), "label", "has a single value, 'yes'"),
         (
             lambda t: t.assign(label=[None, "no", "yes", "no", "yes", "no"]),
             "label",
             "has 1 missing values",
         ),
         (lambda t: t[["label"]], "label", "no feature column besides the target"),
+        (
+            lambda t: t.assign(age=[30.0, np.inf, 1.0, -np.inf, 2.0, 3.0]),
+            "label",
+            r"column 'age' has 2 infinite values, in data rows 1, 3 \(counting from 0\)",
+        ),
+        (
+            lambda t: t.assign(count=[1, 2, 3, 4, 5, 1e300]),
+            "label",
+            r"column 'count' has 1 value beyond ±3.4e\+38 \(float32's range",
+        ),
+        (
+            lambda t: t.assign(label=[1.0, 2.0, 1.0, np.inf, 2.0, 1.0]),
+            "label",
+            "column 'label' has 1 infinite value",
+        ),
         (lambda t: t.iloc[:0], "label", "the table has no rows"),
     ],
 )
