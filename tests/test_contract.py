@@ -253,7 +253,7 @@ def test_clone_keeps_parameters_not_fit(blobs):
     assert not hasattr(clone(fitted), "_progress")
 
 
-# -- bad input: one row of the docs' table each ------------------------------------------------------
+# -- bad input: one row of the docs' table each------------------------------------------------
 BAD_INPUT = [
     (
         "NaN in X",

@@ -1,4 +1,4 @@
-"""``sample_weight``: what a weight means, checked as identities, and its way through meta-estimators.
+"""``sample_weight``: what a weight means, checked as identities, and its way through routing.
 
 A row of weight ``w`` counts as ``w`` copies of it in the data loss, in the penalty's term and in
 weight decay (``alpha / sum(w)``, as scikit-learn's MLP): with the whole data in one batch,

@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor, TrainingDivergedError
-from sklearn_regpen import _loop
+from sklearn_regpen import (
+    RegularizedMLPClassifier,
+    RegularizedMLPRegressor,
+    TrainingDivergedError,
+    _loop,
+)
 from sklearn_regpen._training import PenalizedNet
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=15, random_state=0, learning_rate_init=0.01)

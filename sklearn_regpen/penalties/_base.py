@@ -197,7 +197,7 @@ class Penalty:
         return output_map(z, self.task)
 
     def data_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-row data loss for this penalty's task (:func:`sklearn_regpen.penalties.data_loss`)."""
+        """Per-row data loss for this penalty's task (see ``data_loss``)."""
         return data_loss(self.task, outputs, y)
 
     def evaluate(self, module: nn.Module, x: torch.Tensor, y) -> Term:
