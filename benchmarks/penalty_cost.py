@@ -4,7 +4,7 @@
     .ci/env python -m benchmarks.penalty_cost --quick    # fewer repeats, for a look
     .ci/env python -m benchmarks.penalty_cost --threads 1 --clock cpu   # on a shared machine
 
-One training step is ``penalty.backward`` (the objective's gradient, as the estimators compute
+One training step is ``Objective.backward`` (the objective's gradient, as the estimators compute
 it) + an Adam step (fused, with l2's coupled decay inside it, as in the estimators) on the
 techreport's network, a 784-1000-1000-10 tanh MLP, with a batch of 128 rows in float32 on the
 CPU. Every setting trains its own copy of the same initial network. After a warm-up, the
@@ -45,6 +45,7 @@ import time
 
 import torch
 
+from sklearn_regpen._objective import Objective
 from sklearn_regpen._training import FUSED_ADAM
 from sklearn_regpen.modules import MLP
 from sklearn_regpen.penalties import make_penalty
@@ -93,15 +94,14 @@ class Trainer:
         ]
         fused = {"fused": True} if FUSED_ADAM else {}
         self.optimizer = torch.optim.Adam(groups, lr=1e-4, **fused)
-        self.optimizer.param_groups[0]["weight_decay"] = self.penalty.weight_decay(len(x))
+        # the objective the estimators use, with the labels checked once and l2's decay in Adam
+        self.objective = Objective(self.penalty, check_labels=False)
+        self.optimizer.param_groups[0]["weight_decay"] = self.objective.rate(x)
         self.x, self.y = x, y
 
     def step(self):
         self.optimizer.zero_grad(set_to_none=True)
-        # the gradient the estimators use, with the labels checked once and l2's decay in Adam
-        self.penalty.backward(
-            self.module, self.x, self.y, labels_checked=True, optimizer_decays=True
-        )
+        self.objective.backward(self.module, self.x, self.y, decay_in_optimizer=True)
         self.optimizer.step()
 
     def time(self, steps: int, clock=time.perf_counter) -> float:

@@ -15,7 +15,7 @@ Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
    fit, every setting of ``penalty_cost.SETTINGS`` with its FLOP lower bound (derived in
    ``penalty_cost.py``) and whether it is within 10% of that bound. A fit includes everything a
    user pays for: validation, the copy to tensors, building the network and the optimizer.
-4. **Penalty cost per step**: the same settings, one training step each (``penalty.backward`` and
+4. **Penalty cost per step**: the same settings, one training step each (``Objective.backward`` and
    the estimators' fused Adam, ``penalty_cost.py``), without what a fit adds once (validation,
    building the network and optimizer): the ratio the FLOP bounds speak of.
 5. **Threads**: ``penalty="none"`` fits with ``n_threads=1`` against ``n_threads=2`` on the
