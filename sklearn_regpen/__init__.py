@@ -1,9 +1,14 @@
 """scikit-learn estimators that train neural networks with input-space regularizers."""
 
-from ._loop import TrainingDivergedError
+from ._loop import TrainingDivergedError, TrainingLossClimbWarning
 from .estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
 
-__all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
+__all__ = [
+    "RegularizedMLPClassifier",
+    "RegularizedMLPRegressor",
+    "TrainingDivergedError",
+    "TrainingLossClimbWarning",
+]
 
 #: the package's version; ``pyproject.toml`` reads it from here (setuptools' dynamic version)
 __version__ = "0.2.0"

@@ -86,11 +86,19 @@ class PenalizedNet(NeuralNet):
         The regularizer; the objective built from it supplies the data loss, the term and weight
         decay, and their gradient (:meth:`Objective.backward`). It is trusted to have been checked
         against all of ``y`` before training (``Penalty.check_labels``), not batch by batch.
+    lr_schedule : callable or None
+        ``step -> rate``: the optimizer's rate of each training step (``_schedule.py``), counted
+        by ``schedule_step_`` (set it to 0 with a fresh optimizer); None leaves the rate alone.
+    max_grad_norm : float or None
+        Clip the gradient's global norm to this before each step; None does not clip.
     """
 
-    def __init__(self, *args, penalty: Penalty, **kwargs):
+    def __init__(self, *args, penalty: Penalty, lr_schedule=None, max_grad_norm=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.penalty = penalty
+        self.lr_schedule = lr_schedule
+        self.max_grad_norm = max_grad_norm
+        self.schedule_step_ = 0
 
     @property
     def objective(self) -> Objective:
@@ -141,6 +149,13 @@ class PenalizedNet(NeuralNet):
         """One optimizer step: zero the gradients, compute them, step (no closure)."""
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
+        if self.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.max_grad_norm)
+        if self.lr_schedule is not None:
+            rate = self.lr_schedule(self.schedule_step_)
+            for group in self.optimizer_.param_groups:
+                group["lr"] = rate
+            self.schedule_step_ += 1
         self._step_optimizer(None)
         return step
 

@@ -33,13 +33,26 @@ from torch.utils.data import TensorDataset
 
 from ._docs import ESTIMATOR_DOC, _penalty_lines
 from ._links import API_PAGE_TEMPLATE
-from ._loop import Progress, TrainingDivergedError, run_epochs
+from ._loop import (
+    Progress,
+    TrainingDivergedError,
+    TrainingLossClimbWarning,
+    climb_message,
+    loss_climb,
+    run_epochs,
+)
 from ._param_checks import Interval, StrOptions, validate_params
+from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._training import FUSED_ADAM, PenalizedNet
 from .modules import ACTIVATIONS, MLP
 from .penalties import PENALTIES, make_penalty
 
-__all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
+__all__ = [
+    "RegularizedMLPClassifier",
+    "RegularizedMLPRegressor",
+    "TrainingDivergedError",
+    "TrainingLossClimbWarning",
+]
 
 #: the prefix that routes ``set_params`` keys into ``penalty_options``, as in skorch
 PENALTY_PREFIX = "penalty__"
@@ -214,7 +227,7 @@ class _RegularizedMLP(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "adaptive"})],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -239,7 +252,7 @@ class _RegularizedMLP(BaseEstimator):
         alpha=1e-4,
         epsilon=0.1,
         batch_size=200,
-        learning_rate="constant",
+        learning_rate="auto",
         learning_rate_init=3e-3,
         max_iter=500,
         tol=1e-4,
@@ -522,14 +535,32 @@ class _RegularizedMLP(BaseEstimator):
 
         net.penalty = plan.penalty
         net.batch_size = min(self.batch_size, len(train_rows))
+        schedule, reason = resolve_learning_rate(self.learning_rate, X.shape[1])
+        net.lr_schedule = None
         if not incremental:
             # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
             net.set_params(lr=self.learning_rate_init)
             net.initialize_optimizer()
+            if schedule == "cosine":
+                steps = self.max_iter * -(-len(train_rows) // net.batch_size)
+                net.lr_schedule = CosineSchedule(self.learning_rate_init, steps)
+                net.schedule_step_ = 0
+        elif schedule == "cosine":
+            # partial_fit has no length to decay over: it trains at learning_rate_init, also
+            # after a fit whose cosine left the optimizer's rate near 0
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.learning_rate_init
+        if self.verbose:
+            print(reason + (" (partial_fit: constant)" if incremental else ""))
         if valid_rows is None:  # every row trains: no second copy of the data
             train = TensorDataset(*tensors)
         else:
             train = TensorDataset(*(t[train_rows] for t in tensors))
+        describe = (
+            f"penalty={self.penalty!r}, alpha={self.alpha}, epsilon={self.epsilon}, "
+            f"learning_rate_init={self.learning_rate_init}, learning_rate={schedule!r}"
+        )
+        start = progress.n_iter
         converged = run_epochs(
             net,
             train,
@@ -540,8 +571,7 @@ class _RegularizedMLP(BaseEstimator):
             validate=validate,
             stop_early=not incremental,
             on_stall=_lower_learning_rate(net) if self.learning_rate == "adaptive" else None,
-            describe=f"penalty={self.penalty!r}, alpha={self.alpha}, epsilon={self.epsilon}, "
-            f"learning_rate_init={self.learning_rate_init}",
+            describe=describe,
             verbose=bool(self.verbose),
         )
         if not converged and not incremental:
@@ -549,6 +579,13 @@ class _RegularizedMLP(BaseEstimator):
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                 "converged yet.",
                 ConvergenceWarning,
+                stacklevel=5,
+            )
+        climb = None if incremental else loss_climb(progress.loss_curve[start:], start + 1)
+        if climb is not None:
+            warnings.warn(
+                climb_message(climb, describe, progress.kept_epoch),
+                TrainingLossClimbWarning,
                 stacklevel=5,
             )
 

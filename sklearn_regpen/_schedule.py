@@ -1,0 +1,66 @@
+"""Learning-rate schedules of one fit: what ``learning_rate`` means, step by step.
+
+``"constant"`` and ``"adaptive"`` (divide by 5 at each stall) change the rate only between epochs
+and live in the estimators. ``"cosine"`` is per optimizer step: a linear warm-up from
+``1 / warmup_steps`` of the rate to the full rate over the first ``warmup_steps`` steps, then a
+half cosine from the full rate down to 0 at the last step of ``max_iter`` epochs (Loshchilov and
+Hutter's SGDR without restarts). A fit that stops early stops on the way down.
+
+``"auto"`` picks one of them from the data (:func:`resolve_learning_rate`): inputs of fewer than
+:data:`WIDE_INPUT` features (tables) train at the constant rate, exactly as before the schedules
+existed; wider inputs (images: MNIST has 784 pixels) get the cosine decay, which the MNIST
+measurements of ``benchmarks/mnist_recipe.py`` chose (user guide, "Training recipe").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: inputs with at least this many features count as images for ``learning_rate="auto"``
+WIDE_INPUT = 256
+
+LEARNING_RATES = ("auto", "constant", "adaptive", "cosine")
+
+
+def resolve_learning_rate(learning_rate: str, n_features: int) -> tuple[str, str]:
+    """``(schedule, reason)``: the schedule ``learning_rate`` stands for on ``n_features`` inputs,
+    and why, in words for ``verbose`` output."""
+    if learning_rate != "auto":
+        return learning_rate, f"learning_rate={learning_rate!r}"
+    if n_features >= WIDE_INPUT:
+        return "cosine", (
+            f"learning_rate='auto': cosine decay ({n_features} features >= {WIDE_INPUT}: "
+            "image-like inputs)"
+        )
+    return "constant", (
+        f"learning_rate='auto': constant rate ({n_features} features < {WIDE_INPUT}: a table)"
+    )
+
+
+@dataclass
+class CosineSchedule:
+    """The rate of each optimizer step: linear warm-up, then a half cosine down to 0.
+
+    Parameters
+    ----------
+    base : float
+        The peak rate (``learning_rate_init``).
+    total_steps : int
+        Steps of the whole fit (``max_iter`` times the batches per epoch); the rate reaches 0
+        after the last of them.
+    warmup_steps : int, default=0
+        Steps of the linear warm-up, included in ``total_steps``.
+    """
+
+    base: float
+    total_steps: int
+    warmup_steps: int = 0
+
+    def __call__(self, step: int) -> float:
+        """The rate of step ``step`` (0-based)."""
+        if step < self.warmup_steps:
+            return self.base * (step + 1) / self.warmup_steps
+        decay = max(self.total_steps - self.warmup_steps, 1)
+        progress = min((step - self.warmup_steps) / decay, 1.0)
+        return self.base * 0.5 * (1.0 + math.cos(math.pi * progress))

@@ -1,0 +1,174 @@
+"""Learning-rate schedules (issue 13): the cosine decay, ``learning_rate="auto"`` (tables train
+exactly as before, images get the cosine), ``partial_fit`` under a schedule, and the warning of a
+training loss that climbs."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_regpen import (
+    RegularizedMLPClassifier,
+    RegularizedMLPRegressor,
+    TrainingLossClimbWarning,
+    _loop,
+)
+from sklearn_regpen._loop import CLIMB_RATIO, loss_climb
+from sklearn_regpen._schedule import WIDE_INPUT, CosineSchedule, resolve_learning_rate
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0, batch_size=32)
+
+
+def table(n_features=10, n_rows=120):
+    return make_classification(n_samples=n_rows, n_features=n_features, n_informative=5,
+                               n_classes=3, random_state=0)  # fmt: skip
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    schedule = CosineSchedule(base=0.01, total_steps=110, warmup_steps=10)
+    rates = [schedule(step) for step in range(110)]
+    assert rates[0] == pytest.approx(0.001) and rates[9] == pytest.approx(0.01)
+    assert rates[10] == pytest.approx(0.01) and rates[60] == pytest.approx(0.005)
+    decay = rates[10:]
+    assert all(a >= b for a, b in zip(decay, decay[1:])) and decay[-1] < 1e-5
+    assert schedule(500) == 0.0  # past the end: stays at 0
+    assert CosineSchedule(base=1.0, total_steps=4)(0) == 1.0  # no warm-up: starts at the peak
+
+
+def test_auto_decides_from_the_number_of_features():
+    assert resolve_learning_rate("auto", WIDE_INPUT - 1)[0] == "constant"
+    schedule, reason = resolve_learning_rate("auto", 784)
+    assert schedule == "cosine" and "784 features" in reason
+    assert resolve_learning_rate("adaptive", 784)[0] == "adaptive"
+
+
+@pytest.mark.parametrize("penalty", ["l2", "jacobian", "vat"])
+def test_auto_trains_tables_bit_identically_to_the_old_constant_default(penalty):
+    """The tabular benchmark's results cannot change: on tables "auto" is the constant rate, the
+    code path of the default before schedules existed (same steps, same predictions)."""
+    X, y = table()
+    settings = {**FAST, "penalty": penalty, "alpha": 0.1}
+    auto = RegularizedMLPClassifier(**settings).fit(X, y)
+    constant = RegularizedMLPClassifier(learning_rate="constant", **settings).fit(X, y)
+    assert auto.get_params()["learning_rate"] == "auto"
+    assert auto.loss_curve_ == constant.loss_curve_
+    np.testing.assert_array_equal(auto.predict_proba(X), constant.predict_proba(X))
+    Xr, yr = make_regression(n_samples=100, n_features=8, random_state=0)
+    reg_auto = RegularizedMLPRegressor(**settings).fit(Xr, yr)
+    reg_constant = RegularizedMLPRegressor(learning_rate="constant", **settings).fit(Xr, yr)
+    np.testing.assert_array_equal(reg_auto.predict(Xr), reg_constant.predict(Xr))
+
+
+def test_auto_is_the_cosine_on_images_and_says_so(capsys):
+    X, y = table(n_features=WIDE_INPUT, n_rows=64)
+    auto = RegularizedMLPClassifier(verbose=True, **FAST).fit(X, y)
+    assert "learning_rate='auto': cosine decay (256 features" in capsys.readouterr().out
+    cosine = RegularizedMLPClassifier(learning_rate="cosine", **FAST).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), cosine.predict_proba(X))
+    constant = RegularizedMLPClassifier(learning_rate="constant", **FAST).fit(X, y)
+    assert not np.array_equal(auto.predict_proba(X), constant.predict_proba(X))
+
+
+def test_cosine_steps_follow_the_schedule_over_max_iter():
+    X, y = table()  # 120 rows, batch 32: 4 steps per epoch
+    clf = RegularizedMLPClassifier(learning_rate="cosine", learning_rate_init=0.01, **FAST)
+    seen = []
+    original = CosineSchedule.__call__
+
+    def spy(self, step):
+        rate = original(self, step)
+        seen.append(rate)
+        return rate
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CosineSchedule, "__call__", spy)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(X, y)
+    steps = FAST["max_iter"] * 4
+    assert len(seen) == steps == clf.net_.schedule_step_
+    expected = [0.005 * (1 + math.cos(math.pi * s / steps)) for s in range(steps)]
+    assert seen == pytest.approx(expected)
+    # a new fit (warm_start or not) starts the schedule again from the peak
+    clf.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert clf.net_.schedule_step_ == 8 and clf.net_.lr_schedule(0) == 0.01
+
+
+def test_partial_fit_after_a_cosine_fit_trains_at_learning_rate_init():
+    X, y = table()
+    clf = RegularizedMLPClassifier(learning_rate="cosine", learning_rate_init=0.01, **FAST)
+    clf.fit(X, y)
+    assert clf.net_.optimizer_.param_groups[0]["lr"] < 1e-3  # the end of the decay
+    clf.partial_fit(X, y)
+    rates = {group["lr"] for group in clf.net_.optimizer_.param_groups}
+    assert rates == {0.01} and clf.net_.lr_schedule is None
+    fresh = RegularizedMLPClassifier(learning_rate="cosine", learning_rate_init=0.01, **FAST)
+    fresh.partial_fit(X, y, classes=np.unique(y))
+    assert fresh.net_.optimizer_.param_groups[0]["lr"] == 0.01
+
+
+@pytest.mark.parametrize(
+    "losses, climbed",
+    [
+        ([1.0, 0.2, 0.3], (2, 3)),  # 1.5x the lowest, half the fall regained
+        ([1.0, 0.2, 0.25], None),  # 1.25x: below the ratio
+        ([2.3, 0.19, 0.5, 1.03], (2, 4)),  # the issue's jacobian climb, in shape
+        ([0.5, 0.010, 0.014], None),  # 1.4x, but 0.004 of a 0.49 fall: noise at the floor
+        ([1.0, 0.9, 0.8], None),  # still falling
+        ([0.5], None),
+    ],
+)
+def test_loss_climb_rule(losses, climbed):
+    climb = loss_climb(losses)
+    if climbed is None:
+        assert climb is None
+    else:
+        assert (climb.lowest_epoch, climb.last_epoch) == climbed
+        assert climb.ratio > CLIMB_RATIO
+
+
+def test_a_forced_climb_is_reported_with_epoch_penalty_and_advice(monkeypatch):
+    """The epoch losses are scripted (down to 0.2, up to 0.9): the fit warns, names the epochs,
+    the penalty and what to try, and keeps the weights of the lowest epoch."""
+    X, y = table()
+    scripted = iter([1.0, 0.2, 0.5, 0.9])
+    monkeypatch.setattr(_loop, "epoch_loss", lambda net: next(scripted))
+    clf = RegularizedMLPClassifier(penalty="jacobian", alpha=1.0, **{**FAST, "max_iter": 4})
+    with pytest.warns(TrainingLossClimbWarning) as caught:
+        clf.fit(X, y)
+    climbs = [w for w in caught if issubclass(w.category, TrainingLossClimbWarning)]
+    assert len(climbs) == 1
+    message = str(climbs[0].message)
+    for part in ("epoch 4", "4.50x its lowest", "epoch 2", "penalty='jacobian'",
+                 "keeps the weights of epoch 2", "smaller learning_rate_init",
+                 "learning_rate='cosine'"):  # fmt: skip
+        assert part in message
+    assert issubclass(TrainingLossClimbWarning, UserWarning)
+    assert clf.best_loss_ == 0.2 and clf.loss_curve_ == [1.0, 0.2, 0.5, 0.9]
+    # users filter it like any warning
+    monkeypatch.setattr(_loop, "epoch_loss", lambda net, s=iter([1.0, 0.2, 0.9]): next(s))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", TrainingLossClimbWarning)
+        clf.set_params(max_iter=3).fit(X, y)
+
+
+def test_a_real_climb_from_a_rate_far_too_high_is_reported():
+    """Not scripted: Adam at rate 0.1 (30x the default) on a tanh net overshoots: the loss falls
+    to 0.23 by epoch 8, then ends at 0.45 (seeded, CPU)."""
+    X, y = table(n_rows=300)
+    clf = RegularizedMLPClassifier(
+        hidden_layer_sizes=(64,), activation="tanh", learning_rate="constant",
+        learning_rate_init=0.1, max_iter=11, n_iter_no_change=100, batch_size=16, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    curve = clf.loss_curve_
+    reported = [w for w in caught if issubclass(w.category, TrainingLossClimbWarning)]
+    assert loss_climb(curve) is not None and curve[-1] > CLIMB_RATIO * min(curve)
+    assert len(reported) == 1 and f"epoch {len(curve)}" in str(reported[0].message)
