@@ -101,7 +101,8 @@ def per_class_split(X, y, n_per_class: int, random_state=0):
     return take(mask), take(~mask), y[mask], y[~mask]
 
 
-#: the four files of MNIST, by the role they play; each may also be gzipped (``.gz``)
+#: the four files of MNIST, by the role they play; each may also be gzipped (``.gz``) or named
+#: with a dot before ``idx`` (``train-images.idx3-ubyte``)
 MNIST_FILES = {
     "X_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -169,7 +170,9 @@ def load_mnist(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     folder = Path(path)
     found, missing = {}, []
     for role, name in MNIST_FILES.items():
-        candidates = [folder / name, folder / f"{name}.gz"]
+        # LeCun's names, and the dotted ones some mirrors use (train-images.idx3-ubyte)
+        dotted = name.replace("-idx", ".idx")
+        candidates = [folder / f"{n}{gz}" for n in (name, dotted) for gz in ("", ".gz")]
         present = [c for c in candidates if c.is_file()]
         if present:
             found[role] = present[0]

@@ -1,0 +1,73 @@
+"""``benchmarks/techreport_mnist.py`` end to end: on real MNIST in quick mode where the data lie
+beside the repository (``../shared/data/mnist``), and on tiny IDX files everywhere; plus the
+MNIST loader's two file-naming conventions."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import techreport_mnist
+from sklearn_regpen.datasets import MNIST_FILES, load_mnist
+
+
+def _write_idx(path: Path, array: np.ndarray):
+    header = bytes([0, 0, 8, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def fake_mnist(folder: Path, dotted: bool, n_train=200, n_test=60) -> Path:
+    """Separable 28x28 'digits' in MNIST's four files, named ``train-images-idx3-ubyte.gz``
+    (LeCun's) or ``train-images.idx3-ubyte.gz`` (``dotted``, as in ``../shared/data/mnist``)."""
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 60, (n, 28, 28)) + 150 * (
+            np.arange(784) % 10 == labels[:, None]
+        ).reshape(n, 28, 28)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            name = f"{prefix}-{kind}-ubyte.gz"
+            _write_idx(folder / (name.replace("-idx", ".idx") if dotted else name), array)
+    return folder
+
+
+@pytest.mark.parametrize("dotted", [False, True])
+def test_load_mnist_reads_both_file_names(tmp_path, dotted):
+    X_train, y_train, X_test, y_test = load_mnist(fake_mnist(tmp_path, dotted))
+    assert X_train.shape == (200, 784) and X_test.shape == (60, 784)
+    assert X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() <= 1
+    assert list(y_test[:3]) == [0, 1, 2] and len(MNIST_FILES) == 4
+
+
+def test_benchmark_on_tiny_files(tmp_path):
+    (tmp_path / "mnist").mkdir()
+    data = fake_mnist(tmp_path / "mnist", dotted=True)
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--quick", "--hidden", "8", "--max-iter", "2",
+            "--valid-rows", "50", "--test-rows", "60", "--hessian-rows", "5",
+            "--threads", "1", "--out", str(out)]  # fmt: skip
+    assert techreport_mnist.main(argv) == 0
+    text = (out / "techreport_mnist.md").read_text()
+    assert "MNIST training rows 0-149, validation rows 150-199, test rows 0-59" in text
+    for penalty in techreport_mnist.PENALTIES:
+        assert f"| `{penalty}` |" in text
+    assert "| 1.19 |" in text and "| 1.26 |" in text  # the techreport's and the loop's numbers
+    assert "hessian_sq_norm" in text and "CPU time of this run" in text
+    for figure in ("techreport_mnist_activations.png", "techreport_mnist_noise.png"):
+        assert (out / figure).stat().st_size > 10_000
+
+
+@pytest.mark.skipif(
+    not techreport_mnist.DEFAULT_DATA.is_dir(),
+    reason=f"MNIST not found at {techreport_mnist.DEFAULT_DATA} (../shared/data/mnist)",
+)
+def test_quick_mode_on_real_mnist(tmp_path):
+    """The suite's run of the benchmark: a few thousand real rows, under a minute."""
+    assert techreport_mnist.main(["--quick", "--threads", "1", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "techreport_mnist.md").read_text()
+    assert "MNIST training rows 0-2999, validation rows 50,000-50,999" in text
+    table = text.split("## Test error (techreport Table 1)")[1].split("###")[0]
+    errors = [float(line.split("|")[4]) for line in table.splitlines()
+              if line.startswith("| MLP")]  # fmt: skip
+    assert len(errors) == 7 and max(errors) < 20  # 5 epochs of a 100-unit net: about 12%
