@@ -1,6 +1,6 @@
 """The training recipe on MNIST: which learning-rate schedule keeps every penalty's training stable.
 
-    .ci/env python -m benchmarks.mnist_recipe --data ../shared/data/mnist     # ~25 CPU-minutes
+    .ci/env python -m benchmarks.mnist_recipe --data ../shared/data/mnist   # 10.5 CPU-min, 1 thread
 
 The reduced protocol that chose the package's ``learning_rate="auto"`` for images (issue 13):
 training rows 0 to ``--rows`` - 1 of MNIST's training file, validation on rows 50,000-59,999
