@@ -40,16 +40,20 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 
 def test_auto_decides_from_the_number_of_features():
     assert resolve_learning_rate("auto", WIDE_INPUT - 1)[0] == "constant"
+    assert resolve_learning_rate("auto", 287)[0] == "constant"  # splice, one-hot encoded
     schedule, reason = resolve_learning_rate("auto", 784)
     assert schedule == "cosine" and "784 features" in reason
     assert resolve_learning_rate("adaptive", 784)[0] == "adaptive"
 
 
-@pytest.mark.parametrize("penalty", ["l2", "jacobian", "vat"])
-def test_auto_trains_tables_bit_identically_to_the_old_constant_default(penalty):
+@pytest.mark.parametrize("penalty, n_features", [("l2", 10), ("jacobian", 10), ("vat", 10),
+                                                 ("l2", 287)])  # fmt: skip
+def test_auto_trains_tables_bit_identically_to_the_old_constant_default(penalty, n_features):
     """The tabular benchmark's results cannot change: on tables "auto" is the constant rate, the
-    code path of the default before schedules existed (same steps, same predictions)."""
-    X, y = table()
+    code path of the default before schedules existed (same steps, same predictions), up to the
+    benchmark's widest table (splice: 287 columns once one-hot encoded)."""
+    assert n_features < WIDE_INPUT
+    X, y = table(n_features=n_features)
     settings = {**FAST, "penalty": penalty, "alpha": 0.1}
     auto = RegularizedMLPClassifier(**settings).fit(X, y)
     constant = RegularizedMLPClassifier(learning_rate="constant", **settings).fit(X, y)
@@ -65,7 +69,7 @@ def test_auto_trains_tables_bit_identically_to_the_old_constant_default(penalty)
 def test_auto_is_the_cosine_on_images_and_says_so(capsys):
     X, y = table(n_features=WIDE_INPUT, n_rows=64)
     auto = RegularizedMLPClassifier(verbose=True, **FAST).fit(X, y)
-    assert "learning_rate='auto': cosine decay (256 features" in capsys.readouterr().out
+    assert "learning_rate='auto': cosine decay (512 features" in capsys.readouterr().out
     cosine = RegularizedMLPClassifier(learning_rate="cosine", **FAST).fit(X, y)
     np.testing.assert_array_equal(auto.predict_proba(X), cosine.predict_proba(X))
     constant = RegularizedMLPClassifier(learning_rate="constant", **FAST).fit(X, y)
