@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -80,8 +78,8 @@ def search_table(rounds: int, epochs: int) -> str:
     medians = overhead.interleaved_medians(fns, rounds)
     base = medians["n_threads=1"]
     rows = [(name, f"{m:.2f} s", f"{m / base:.2f}x") for name, m in medians.items()]
-    note = (f"\n\nGridSearchCV(n_jobs=-1, cv=3), 4 candidates (12 fits, then a refit), 10,000 x 64, "
-            f"100 ReLU units, {epochs} epochs per fit, median of {rounds}.")
+    note = (f"\n\nGridSearchCV(n_jobs=-1, cv=3), 4 candidates (12 fits, then a refit), "
+            f"10,000 x 64, 100 ReLU units, {epochs} epochs per fit, median of {rounds}.")
     return markdown_table(["search", "wall per search", "/ n_threads=1"], rows) + note
 
 
