@@ -39,8 +39,11 @@ ESTIMATOR_DOC = """{summary}
         Exact Jacobian norms cost ``min(n_features, n_outputs)`` extra differentiated passes per
         step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
     alpha : float, default=1e-4
-        Strength of the penalty, >= 0. With ``penalty="l2"`` it is exactly scikit-learn's MLP
-        ``alpha``. Useful ranges differ by penalty: search it on a log grid.
+        Strength of the penalty, >= 0. With ``penalty="l2"`` it is scikit-learn's MLP ``alpha``
+        (``0.5 * alpha * sum ||W||^2`` per batch, divided by its rows or the sum of its sample
+        weights), up to two exact differences that ``L2Penalty`` states: a binary classifier's
+        two softmax outputs, and a multi-output regressor's loss summed, not averaged, over the
+        outputs. Useful ranges differ by penalty: search it on a log grid.
     epsilon : float, default=0.1
         Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``) or perturbation
         radius (``c2c_adversarial``, ``vat``), in the units of the (scaled) inputs; > 0 where
@@ -76,8 +79,9 @@ ESTIMATOR_DOC = """{summary}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, batch order, validation split and penalty noise. With an int,
         fits on CPU are repeatable. torch's global random state is left as it was.
-    device : {{"cpu", "cuda", "auto"}}, default="cpu"
-        Where to train; ``"auto"`` picks CUDA when available.
+    device : str or torch.device, default="cpu"
+        Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, a ``torch.device``, or
+        ``"auto"``, which picks CUDA when available.
     n_threads : "auto", int or None, default="auto"
         torch's CPU thread count during ``fit`` and ``predict``, restored afterwards. ``"auto"``
         uses torch's own count (all cores in a plain process; joblib's and Dask's workers
