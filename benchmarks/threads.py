@@ -47,6 +47,17 @@ def _estimator(n_threads, epochs, hidden=256):
     )  # fmt: skip
 
 
+def _ratios(fns: dict, rounds: int, header: list[str]) -> str:
+    """Median wall time of each callable, after one warm-up call each (allocations, library
+    set-up, joblib's worker processes), and its ratio to the first's."""
+    for fn in fns.values():
+        fn()
+    medians = overhead.interleaved_medians(fns, rounds)
+    base = next(iter(medians.values()))
+    rows = [(name, f"{m:.2f} s", f"{m / base:.2f}x") for name, m in medians.items()]
+    return markdown_table(header, rows)
+
+
 def fit_table(rounds: int, epochs: int) -> str:
     X, y = overhead.synthetic(60_000, 784)
     fns = {
@@ -55,14 +66,10 @@ def fit_table(rounds: int, epochs: int) -> str:
         "estimator, n_threads=None": lambda: _estimator(None, epochs).fit(X, y),
         'estimator, n_threads="auto"': lambda: _estimator("auto", epochs).fit(X, y),
     }
-    for fn in fns.values():  # warm-up: first calls pay for allocations and library set-up
-        fn()
-    medians = overhead.interleaved_medians(fns, rounds)
-    base = medians["hand-written loop, torch's default threads"]
-    rows = [(name, f"{m:.2f} s", f"{m / base:.2f}x") for name, m in medians.items()]
+    table = _ratios(fns, rounds, ["method", "wall per fit", "/ hand-written loop"])
     note = (f"\n\n60,000 x 784, one 256-unit ReLU layer, batch 128, {epochs} epochs per fit, "
             f"median of {rounds}; torch's default here: {torch.get_num_threads()} threads.")
-    return markdown_table(["method", "wall per fit", "/ hand-written loop"], rows) + note
+    return table + note
 
 
 def search_table(rounds: int, epochs: int) -> str:
@@ -73,14 +80,10 @@ def search_table(rounds: int, epochs: int) -> str:
         GridSearchCV(_estimator(n_threads, epochs, hidden=100), grid, cv=3, n_jobs=-1).fit(X, y)
 
     fns = {f"n_threads={k!r}": (lambda k=k: search(k)) for k in (1, None, "auto")}
-    for fn in fns.values():  # warm-up: the first search starts joblib's worker processes
-        fn()
-    medians = overhead.interleaved_medians(fns, rounds)
-    base = medians["n_threads=1"]
-    rows = [(name, f"{m:.2f} s", f"{m / base:.2f}x") for name, m in medians.items()]
+    table = _ratios(fns, rounds, ["search", "wall per search", "/ n_threads=1"])
     note = (f"\n\nGridSearchCV(n_jobs=-1, cv=3), 4 candidates (12 fits, then a refit), "
             f"10,000 x 64, 100 ReLU units, {epochs} epochs per fit, median of {rounds}.")
-    return markdown_table(["search", "wall per search", "/ n_threads=1"], rows) + note
+    return table + note
 
 
 def main(argv=None) -> int:

@@ -240,8 +240,9 @@ def test_predict_checks_features(blobs):
         clf.predict(X[:, :3])
 
 
-def test_n_threads_applies_during_fit_and_is_restored(blobs, monkeypatch):
-    X, y = blobs
+@pytest.fixture
+def threads_seen(monkeypatch):
+    """torch's thread count at the start of each fit's epochs."""
     seen = []
     original = RegularizedMLPClassifier._run
 
@@ -250,6 +251,12 @@ def test_n_threads_applies_during_fit_and_is_restored(blobs, monkeypatch):
         return original(self, *args)
 
     monkeypatch.setattr(RegularizedMLPClassifier, "_run", spy)
+    return seen
+
+
+def test_n_threads_applies_during_fit_and_is_restored(blobs, threads_seen):
+    X, y = blobs
+    seen = threads_seen
     before = torch.get_num_threads()
     RegularizedMLPClassifier(n_threads=1, **FAST).fit(X, y)
     assert seen == [1] and torch.get_num_threads() == before
@@ -260,18 +267,11 @@ def test_n_threads_applies_during_fit_and_is_restored(blobs, monkeypatch):
     assert seen[1:] == [1, before] and torch.get_num_threads() == before
 
 
-def test_auto_threads_use_torchs_count_for_large_steps(monkeypatch):
+def test_auto_threads_use_torchs_count_for_large_steps(threads_seen):
     """A step of at least 50 MFLOP (here 784-512-512-3, 64 rows: about 0.26 GFLOP) gets torch's
     own thread count, as a fit in a plain process should; joblib and Dask workers set that count
     to their share of the cores."""
-    seen = []
-    original = RegularizedMLPClassifier._run
-
-    def spy(self, *args):
-        seen.append(torch.get_num_threads())
-        return original(self, *args)
-
-    monkeypatch.setattr(RegularizedMLPClassifier, "_run", spy)
+    seen = threads_seen
     rng = np.random.default_rng(0)
     X, y = rng.random((64, 784)), np.arange(64) % 3
     previous = torch.get_num_threads()
