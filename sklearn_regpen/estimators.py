@@ -448,6 +448,8 @@ class _RegularizedMLP(BaseEstimator):
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
+        if sp.issparse(X):
+            X = X.tocsr()  # rows can be sliced (COO's cannot); densified when training starts
         _check_float32_range("X", X)
         weights = _check_sample_weight(sample_weight, X.shape[0])
         targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
