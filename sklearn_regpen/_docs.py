@@ -40,7 +40,7 @@ ESTIMATOR_DOC = """{summary}
         step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
     alpha : float, default=1e-4
         Strength of the penalty, >= 0. With ``penalty="l2"`` it is exactly scikit-learn's MLP
-        ``alpha``. Useful ranges differ by penalty: search it on a log grid.
+        ``alpha``. Useful ranges differ by penalty: search it on a log grid.{alpha_units}
     epsilon : float, default=0.1
         Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``) or perturbation
         radius (``c2c_adversarial``, ``vat``), in the units of the (scaled) inputs; > 0 where
@@ -97,6 +97,7 @@ ESTIMATOR_DOC = """{summary}
         ``sklearn_regpen.penalties.PENALTIES[name].option_names()`` lists them. ``set_params``
         (and so a grid) also takes them one by one as ``penalty__<option>``, skorch's style:
         ``GridSearchCV(est, {{"penalty": ["vat"], "penalty__n_power_iterations": [1, 2]}})``.
+{task_parameters}
 
     Attributes
     ----------
