@@ -38,7 +38,7 @@ ESTIMATOR_DOC = """{summary}
 
         Exact Jacobian norms cost ``min(n_features, n_outputs)`` extra differentiated passes per
         step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
-    alpha : float, default=1e-4
+    alpha : float, default={alpha_default}
         Strength of the penalty, >= 0. With ``penalty="l2"`` it is exactly scikit-learn's MLP
         ``alpha``. Useful ranges differ by penalty: search it on a log grid.{alpha_units}
     epsilon : float, default=0.1
