@@ -85,3 +85,22 @@ def test_a_failed_fit_restores_the_scaling(data, monkeypatch):
         reg.fit(X, 1000 * y + 5)
     assert reg.y_mean_ is mean
     np.testing.assert_array_equal(reg.predict(X), before)
+
+
+def test_the_estimators_share_every_other_default():
+    """Each estimator's ``__init__`` spells out the shared parameters (scikit-learn reads them
+    from the signature); they must stay those of the base class."""
+    import inspect
+
+    from sklearn_regpen.estimators import (
+        RegularizedMLPClassifier,
+        _RegularizedMLP,
+    )
+
+    def defaults(cls):
+        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items()
+                if n != "self"}  # fmt: skip
+
+    shared = defaults(_RegularizedMLP)
+    assert defaults(RegularizedMLPClassifier) == {**shared, "class_weight": None}
+    assert defaults(RegularizedMLPRegressor) == {**shared, "normalize_y": True}
