@@ -30,13 +30,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from ._docs import ESTIMATOR_DOC, _penalty_lines
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._param_checks import Interval, StrOptions, validate_params
 from ._targets import class_row_weights, standardization
-from ._training import FUSED_ADAM, PenalizedNet
+from ._training import FUSED_ADAM, PREDICT_BATCH_SIZE, PenalizedNet
 from .modules import ACTIVATIONS, MLP
 from .penalties import PENALTIES, make_penalty
 
@@ -113,19 +114,46 @@ def _resolve_device(device) -> torch.device:
     return resolved
 
 
-def _thread_count(n_threads) -> int | None:
-    """``n_threads`` checked against the machine: None, or 1 up to the number of CPUs."""
+#: ``n_threads="auto"`` uses torch's thread count for work of at least this many FLOPs per
+#: training step (or prediction batch), one thread below: ``benchmarks/threads.py`` measured a
+#: second thread at 0.69x the wall time of one for a 784-256-10 network (156 MFLOP per step of
+#: 128 rows) on an idle 2-core machine, and at no gain for a digits-sized one (9 MFLOP per step),
+#: while on a loaded machine a second thread cost the small fits 1.3x to 3x
+AUTO_THREADS_MIN_FLOPS = 5e7
+
+
+def _thread_count(n_threads) -> int | str | None:
+    """``n_threads`` checked against the machine: "auto", None, or 1 up to the number of CPUs."""
     cpus = os.cpu_count() or 1
-    if n_threads is None:
-        return None
+    if n_threads is None or (isinstance(n_threads, str) and n_threads == "auto"):
+        return n_threads
     if isinstance(n_threads, bool) or not isinstance(n_threads, Integral) or not (
         1 <= n_threads <= cpus
     ):
         raise ValueError(
-            f"n_threads must be None or an int from 1 to the number of CPUs ({cpus}); "
+            f"n_threads must be 'auto', None or an int from 1 to the number of CPUs ({cpus}); "
             f"got {n_threads!r}"
         )
     return int(n_threads)
+
+
+def _forward_flops(module, x_row: torch.Tensor) -> float:
+    """FLOPs of one row's forward pass, counted by torch (any module: MLP, CNN, ...)."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(x_row)
+    return float(counter.get_total_flops())
+
+
+def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int) -> int | None:
+    """The thread count for work of ``passes`` forward-pass equivalents over ``rows_per_pass``
+    rows of ``x``: ``n_threads`` as checked by :func:`_thread_count`, with "auto" resolved to
+    torch's own count (which joblib and Dask already limit in their workers) for work of at
+    least :data:`AUTO_THREADS_MIN_FLOPS`, else 1."""
+    n_threads = _thread_count(n_threads)
+    if n_threads != "auto":
+        return n_threads
+    flops = passes * rows_per_pass * _forward_flops(module, x[:1])
+    return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
 #: the largest magnitude the network's float32 arithmetic can hold
@@ -135,9 +163,12 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def _check_float32_range(name: str, array) -> None:
     """Refuse finite values the network's float32 arithmetic would turn into inf or NaN."""
     values = array.data if sp.issparse(array) else np.asarray(array)
-    if values.size and values.dtype.kind == "f" and np.abs(values).max() > FLOAT32_MAX:
+    if not values.size or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
+        return  # float32 (or narrower) holds nothing float32 cannot
+    largest = max(values.max(), -values.min())  # no |values| temporary the size of the data
+    if largest > FLOAT32_MAX:
         raise ValueError(
-            f"{name} has values of magnitude up to {np.abs(values).max():.3g}, beyond float32's "
+            f"{name} has values of magnitude up to {largest:.3g}, beyond float32's "
             f"range ({FLOAT32_MAX:.3g}), in which the network computes; rescale it "
             "(StandardScaler)"
         )
@@ -226,7 +257,7 @@ class _RegularizedMLP(BaseEstimator):
         "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "verbose": ["verbose"],
         "penalty_options": [dict, None],
     }
@@ -251,7 +282,7 @@ class _RegularizedMLP(BaseEstimator):
         semi_supervised=False,
         random_state=None,
         device="cpu",
-        n_threads=1,
+        n_threads="auto",
         verbose=False,
         penalty_options=None,
     ):
@@ -427,6 +458,8 @@ class _RegularizedMLP(BaseEstimator):
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
+        if sp.issparse(X):
+            X = X.tocsr()  # rows can be sliced (COO's cannot); densified when training starts
         _check_float32_range("X", X)
         weights = _check_sample_weight(sample_weight, X.shape[0])
         targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
@@ -496,13 +529,18 @@ class _RegularizedMLP(BaseEstimator):
         # a different stream for each continuation, so noise and batch order never repeat
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         seed = (seed + start) % np.iinfo(np.int32).max
-        with _seeded_torch(seed, plan.device), _torch_threads(_thread_count(self.n_threads)):
+        with _seeded_torch(seed, plan.device):
             if plan.continuing:
                 net = copy.deepcopy(self.net_)
             else:
                 net = self._build_net(plan.X.shape[1], plan.n_outputs, plan.hidden, plan.device)
+            # a training step is about three forward passes' worth of work
+            x_row = _as_tensor(plan.X[:1], torch.float32, plan.device)
+            batch = min(self.batch_size, plan.X.shape[0])
+            threads = _threads(self.n_threads, net.module_, x_row, batch, passes=3)
             try:
-                self._run(net, plan, progress, seed)
+                with _torch_threads(threads):
+                    self._run(net, plan, progress, seed)
             except KeyboardInterrupt:
                 if progress.n_iter == start:  # no epoch of this call completed
                     raise
@@ -592,8 +630,14 @@ class _RegularizedMLP(BaseEstimator):
             self, X, reset=False, accept_sparse=ACCEPT_SPARSE, dtype=(np.float32, np.float64)
         )
         _check_float32_range("X", X)
-        with _torch_threads(_thread_count(self.n_threads)):
-            return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
+        x = _as_tensor(X, torch.float32, self.net_.device)
+        with _torch_threads(self._predict_threads(x)):
+            return self._outputs(self.net_, x)
+
+    def _predict_threads(self, x: torch.Tensor) -> int | None:
+        """Threads for forward passes over ``x`` (see ``n_threads``)."""
+        rows = min(len(x), PREDICT_BATCH_SIZE)
+        return _threads(self.n_threads, self.net_.module_, x, rows, passes=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -615,7 +659,6 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         semi-supervised convention): the data loss uses the labelled rows, the penalty all rows,
         so penalties that need no label (``c2c``, ``vat``, ``kl``, ``jacobian``, ...) learn from
         unlabelled data too. Off by default because ``-1`` is a common class label ({-1, 1}).""",
-        alpha_default="1e-4",
         alpha_units="""
         Re-examined for issue 16 (user guide, "Defaults and why"): 0.1 had the best mean accuracy
         on 12 of the 14 choose tables (+0.7 points) but lost 0.2 points on the 14 confirm
@@ -668,7 +711,7 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         semi_supervised=False,
         random_state=None,
         device="cpu",
-        n_threads=1,
+        n_threads="auto",
         verbose=False,
         penalty_options=None,
         class_weight=None,
@@ -804,7 +847,6 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
         penalties=_penalty_lines(),
         score_name="R^2",
         semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
-        alpha_default="1e-4",
         alpha_units="""
         With ``normalize_y=True`` (the default) the data loss and the output-space penalties
         (``jacobian``, ``c2c``, ``c2c_adversarial``, ``vat``, ``double_backprop``, ...) are
@@ -866,7 +908,7 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
         semi_supervised=False,
         random_state=None,
         device="cpu",
-        n_threads=1,
+        n_threads="auto",
         verbose=False,
         penalty_options=None,
         normalize_y=True,
