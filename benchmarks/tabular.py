@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ._report import RESULTS, Report, markdown_table
-from .tabular_split import CONFIRM, describe
+from .tabular_split import CHOOSE, CONFIRM, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ PREVIOUS_DEFAULTS = {"learning_rate_init": 3e-3, "max_iter": 500, "alpha": 1e-4}
 #: 8-candidate search on the same folds), its CPU time that of the search less the two extra refits
 DERIVED = "RegularizedMLP search (top-1 of the top-3 run)"
 #: --set: the tables of issue 7 (15) or issue 16's confirm set (14, benchmarks/tabular_split.py)
-SETS = {"issue7": DATASETS, "confirm": CONFIRM}
+SETS = {"issue7": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
 
 
@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--quick", action="store_true", help="3 small tables, 2 folds, short fits")
     parser.add_argument("--set", choices=list(SETS), default="issue7",
-                        help="issue 7's 15 tables, or issue 16's confirm tables")
+                        help="issue 7's 15 tables, or issue 16's choose or confirm tables")
     parser.add_argument("--datasets", help="comma-separated subset of the set's tables")
     parser.add_argument("--folds", type=int, default=len(FOLDS), help="folds 0 to N-1")
     parser.add_argument("--name", help="result file name (default: tabular, tabular_confirm)")
@@ -383,6 +383,7 @@ def main(argv=None) -> int:
     fps = {m: fingerprint(m, args.quick, hashes) for m in methods}
     commit = git_commit()
     title = {"issue7": "Tabular benchmark: 15 KEEL tables (issue 7)",
+             "choose": "Tabular benchmark: issue 16's choose tables",
              "confirm": "Tabular benchmark: issue 16's confirm tables"}[args.set]
     report = Report(
         title if not args.quick else "Tabular benchmark, quick mode",
@@ -434,7 +435,7 @@ def main(argv=None) -> int:
     report.add(
         "## Setup",
         (
-            (describe() + " " if args.set == "confirm" else "")
+            (describe() + " " if args.set != "issue7" else "")
             + f"Results from code at commit(s) {', '.join(commits) or commit}; method fingerprints "
             f"{fps}. Datasets complete: {len(complete)} of {len(datasets)}"
             + (f" (missing: {', '.join(missing)})" if missing else "")
