@@ -21,7 +21,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.exceptions import DeviceWarning
 
-from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
+from sklearn_regpen import (
+    RegularizedMLPClassifier,
+    RegularizedMLPRegressor,
+    TrainingLossClimbWarning,
+)
 from sklearn_regpen._training import PenalizedNet
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0, learning_rate_init=0.01)
@@ -111,7 +115,9 @@ def test_a_late_loss_spike_does_not_leave_the_worst_weights(blobs, monkeypatch):
         return result
 
     monkeypatch.setattr(PenalizedNet, "fit_loop", spoiled_after_fourth_epoch)
-    clf = RegularizedMLPClassifier(**{**FAST, "max_iter": 50, "n_iter_no_change": 3}).fit(X, y)
+    clf = RegularizedMLPClassifier(**{**FAST, "max_iter": 50, "n_iter_no_change": 3})
+    with pytest.warns(TrainingLossClimbWarning, match="at epoch 8"):  # reported, not only hidden
+        clf.fit(X, y)
     best = int(np.argmin(clf.loss_curve_)) + 1
     assert clf.n_iter_ == 8 and best <= 4
     monkeypatch.setattr(PenalizedNet, "fit_loop", original)
