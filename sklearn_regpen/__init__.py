@@ -2,8 +2,15 @@
 
 from ._loop import TrainingDivergedError
 from .estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
+from .nets import RegularizedNetClassifier, RegularizedNetRegressor
 
-__all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
+__all__ = [
+    "RegularizedMLPClassifier",
+    "RegularizedMLPRegressor",
+    "RegularizedNetClassifier",
+    "RegularizedNetRegressor",
+    "TrainingDivergedError",
+]
 
 #: the package's version; ``pyproject.toml`` reads it from here (setuptools' dynamic version)
 __version__ = "0.2.0"

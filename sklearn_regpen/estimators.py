@@ -1,4 +1,11 @@
-"""``RegularizedMLPClassifier`` and ``RegularizedMLPRegressor``: the scikit-learn face.
+"""The estimators' shared machinery, and ``RegularizedMLPClassifier`` / ``RegularizedMLPRegressor``.
+
+``_RegularizedEstimator`` holds everything a fit does whatever the network is (validation,
+seeding, the transaction, the epoch loop, publishing); ``_Classifier`` and ``_Regressor`` hold
+what the task adds (labels or targets, scores, predictions). The MLP estimators are the case
+whose module is :class:`~sklearn_regpen.modules.MLP`, built from scikit-learn's parameter names
+(``hidden_layer_sizes``, ``activation``); ``nets.py`` has the case of any module
+(``RegularizedNetClassifier`` / ``RegularizedNetRegressor``, ``module__*`` and ``optimizer__*``).
 
 Design: composition, not inheritance. The estimators are thin scikit-learn-native classes
 (``BaseEstimator`` + ``ClassifierMixin``/``RegressorMixin``) that validate parameters and data,
@@ -13,6 +20,7 @@ divergence check are plain Python.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import warnings
 from contextlib import contextmanager
@@ -36,7 +44,7 @@ from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._param_checks import Interval, StrOptions, validate_params
 from ._training import FUSED_ADAM, PenalizedNet
-from .modules import ACTIVATIONS, MLP
+from .modules import ACTIVATIONS, MLP, describe_input
 from .penalties import PENALTIES, make_penalty
 
 __all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "TrainingDivergedError"]
@@ -192,24 +200,26 @@ class _Plan:
     n_outputs: int
     target_attrs: dict
     penalty: object
-    hidden: tuple
+    architecture: dict  # the module's architecture as asked, compared when a fit continues
     device: torch.device
     continuing: bool
     incremental: bool
 
 
-class _RegularizedMLP(BaseEstimator):
-    """Shared parameters, validation and training; subclasses set the task and the targets."""
+class _RegularizedEstimator(BaseEstimator):
+    """Shared parameters, validation and training, whatever the module; subclasses set the
+    module (``_check_architecture``, ``_module_factory``, ``_optimizer_factory``), the task and
+    the targets (``_Classifier``, ``_Regressor``)."""
 
     _task: str = ""
+    #: whether X may have more than two dimensions (images: ``(n, channels, height, width)``)
+    _allow_nd: bool = False
 
     # scikit-learn's HTML repr links each estimator to its page of the API reference
     _doc_link_module = "sklearn_regpen"
     _doc_link_template = API_PAGE_TEMPLATE
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
         "penalty": [StrOptions(set(PENALTIES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
@@ -229,51 +239,6 @@ class _RegularizedMLP(BaseEstimator):
         "verbose": ["verbose"],
         "penalty_options": [dict, None],
     }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        penalty="l2",
-        alpha=1e-4,
-        epsilon=0.1,
-        batch_size=200,
-        learning_rate="constant",
-        learning_rate_init=3e-3,
-        max_iter=500,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        warm_start=False,
-        semi_supervised=False,
-        random_state=None,
-        device="cpu",
-        n_threads=1,
-        verbose=False,
-        penalty_options=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.penalty = penalty
-        self.alpha = alpha
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.semi_supervised = semi_supervised
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.penalty_options = penalty_options
 
     # -- penalty options, also routable skorch-style as ``penalty__<option>`` ----------------------
     def set_params(self, **params):
@@ -382,7 +347,11 @@ class _RegularizedMLP(BaseEstimator):
         try:
             plan = self._plan(X, y, incremental, classes, sample_weight)
             net, progress, interrupted = self._train(plan)
-            self._publish(net, progress, plan.target_attrs)
+            self._publish(net, progress, {
+                **plan.target_attrs,
+                "_input_shape": tuple(plan.X.shape[1:]),
+                "_fitted_architecture": plan.architecture,
+            })  # fmt: skip
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
@@ -402,17 +371,18 @@ class _RegularizedMLP(BaseEstimator):
         validate_params(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
-        hidden = self._check_hidden_layer_sizes()
+        architecture = self._check_architecture()
         _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         if continuing:
-            self._check_same_architecture(hidden, incremental)
+            self._check_same_architecture(architecture, incremental)
         X, y = validate_data(
             self,
             X,
             y,
             reset=not continuing,
             accept_sparse=ACCEPT_SPARSE,
+            allow_nd=self._allow_nd,
             dtype=(np.float32, np.float64),
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
@@ -426,55 +396,99 @@ class _RegularizedMLP(BaseEstimator):
             keep = weights > 0  # rows of weight 0 have no effect: not even on the batches
             X, targets, weights = X[keep], targets[keep], weights[keep]
         device = torch.device(self.net_.device) if continuing else _resolve_device(self.device)
-        return _Plan(X, targets, weights, n_outputs, target_attrs, penalty, hidden, device,
+        if continuing:
+            self._check_input_shape(X)
+        return _Plan(X, targets, weights, n_outputs, target_attrs, penalty, architecture, device,
                      continuing, incremental)  # fmt: skip
 
-    def _check_same_architecture(self, hidden, incremental: bool) -> None:
-        fitted = {
-            "hidden_layer_sizes": tuple(self.net_.module__hidden_layer_sizes),
-            "activation": self.net_.module__activation,
-        }
-        asked = {"hidden_layer_sizes": hidden, "activation": self.activation}
-        changed = [k for k in fitted if fitted[k] != asked[k]]
+    def _check_input_shape(self, X) -> None:
+        """Refuse rows of another shape than those the model was fitted on (N-D inputs; for
+        rows of features, ``validate_data`` has checked ``n_features_in_``)."""
+        fitted = getattr(self, "_input_shape", None)
+        if fitted is not None and tuple(X.shape[1:]) != fitted:
+            raise ValueError(
+                f"X has rows of shape {tuple(X.shape[1:])}, but {type(self).__name__} was fitted "
+                f"on rows of shape {fitted}"
+            )
+
+    def _check_same_architecture(self, asked: dict, incremental: bool) -> None:
+        fitted = self._fitted_architecture
+        changed = [k for k in {**fitted, **asked} if fitted.get(k) != asked.get(k)]
         if changed:
             how = "partial_fit" if incremental else "fit with warm_start=True"
-            details = ", ".join(f"{k}={fitted[k]!r} (now {asked[k]!r})" for k in changed)
+            details = ", ".join(
+                f"{k}={fitted.get(k)!r} (now {asked.get(k)!r})" for k in changed
+            )
             raise ValueError(
                 f"{how} continues the fitted network, whose {details} differ from the "
                 "parameters; set them back, or fit a new network (warm_start=False, or a fresh "
                 "estimator for partial_fit)"
             )
 
-    def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
-            )
-        return tuple(int(s) for s in sizes)
+    # -- the module and the optimizer ---------------------------------------------------------------
+    def _check_architecture(self) -> dict:
+        """The module's architecture as the parameters ask for it (checked, before any data):
+        what a continued fit must find unchanged."""
+        raise NotImplementedError
 
-    def _build_net(self, n_features: int, n_outputs: int, hidden, device) -> PenalizedNet:
+    def _module_factory(self, input_shape: tuple, n_outputs: int):
+        """``(factory, kwargs)``: the module is ``factory(**kwargs)``, for rows of shape
+        ``input_shape`` and ``n_outputs`` outputs."""
+        raise NotImplementedError
+
+    def _optimizer_factory(self):
+        """``(optimizer class, kwargs)``; the learning rate is ``learning_rate_init``."""
+        raise NotImplementedError
+
+    def _build_net(self, plan: _Plan) -> PenalizedNet:
+        factory, module_kwargs = self._module_factory(tuple(plan.X.shape[1:]), plan.n_outputs)
+        optimizer, optimizer_kwargs = self._optimizer_factory()
         net = PenalizedNet(
-            MLP,
-            module__n_features=n_features,
-            module__n_outputs=n_outputs,
-            module__hidden_layer_sizes=hidden,
-            module__activation=self.activation,
+            factory,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=torch.nn.Identity,  # unused: the data loss is the objective's
-            optimizer=torch.optim.Adam,
-            # one fused update for all parameters: 0.6x the time of a plain step on the
-            # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
-            **({"optimizer__fused": True} if FUSED_ADAM else {}),
+            optimizer=optimizer,
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             lr=self.learning_rate_init,
             batch_size=self.batch_size,
             max_epochs=1,
             train_split=None,
             callbacks="disable",
-            device=device,
+            device=plan.device,
             penalty=None,
         )
         return net.initialize()
+
+    def _check_module_shapes(self, module: torch.nn.Module, plan: _Plan) -> None:
+        """Run the module on two rows of X (evaluation mode, no gradient, no training) and refuse
+        it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
+        classes or targets."""
+        n_rows = min(2, plan.X.shape[0])
+        x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
+        name = getattr(type(module), "__name__", "module")
+        training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(x)
+        except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            expects = describe_input(module)
+            raise ValueError(
+                f"the module ({name}) cannot take X's rows: X has shape {tuple(plan.X.shape)}, "
+                f"rows of shape {tuple(plan.X.shape[1:])}"
+                f"{f', while {expects}' if expects else ''}. The module raised: "
+                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            ) from None
+        finally:
+            module.train(training)
+        what = "classes in y" if self._task == "classification" else "targets in y"
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs:
+            raise ValueError(
+                f"the module ({name}) returns outputs of shape {shape} for a batch of X of shape "
+                f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
+                f"(n_rows, {plan.n_outputs}), one {'logit per class' if self._task == 'classification' else 'output per target'}"
+            )
 
     def _train(self, plan: _Plan):
         """Train a new network, or a copy of the fitted one; return ``(net, progress,
@@ -488,7 +502,8 @@ class _RegularizedMLP(BaseEstimator):
             if plan.continuing:
                 net = copy.deepcopy(self.net_)
             else:
-                net = self._build_net(plan.X.shape[1], plan.n_outputs, plan.hidden, plan.device)
+                net = self._build_net(plan)
+            self._check_module_shapes(net.module_, plan)
             try:
                 self._run(net, plan, progress, seed)
             except KeyboardInterrupt:
@@ -577,8 +592,14 @@ class _RegularizedMLP(BaseEstimator):
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse=ACCEPT_SPARSE, dtype=(np.float32, np.float64)
+            self,
+            X,
+            reset=False,
+            accept_sparse=ACCEPT_SPARSE,
+            allow_nd=self._allow_nd,
+            dtype=(np.float32, np.float64),
         )
+        self._check_input_shape(X)
         _check_float32_range("X", X)
         with _torch_threads(_thread_count(self.n_threads)):
             return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
@@ -591,30 +612,90 @@ class _RegularizedMLP(BaseEstimator):
         return tags
 
 
-class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
-    __doc__ = ESTIMATOR_DOC.format(
-        summary="Multi-layer perceptron classifier with an input-space regularizer.",
-        loss="cross-entropy",
-        sklearn_name="MLPClassifier",
-        f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
-        penalties=_penalty_lines(),
-        score_name="accuracy",
-        semi_supervised="""Rows whose label is ``-1`` are unlabelled (scikit-learn's
-        semi-supervised convention): the data loss uses the labelled rows, the penalty all rows,
-        so penalties that need no label (``c2c``, ``vat``, ``kl``, ``jacobian``, ...) learn from
-        unlabelled data too. Off by default because ``-1`` is a common class label ({-1, 1}).""",
-        attributes="""    classes_ : ndarray of shape (n_classes,)
-        Class labels.""",
-        examples="""    >>> from sklearn.datasets import load_iris
-    >>> from sklearn_regpen import RegularizedMLPClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = RegularizedMLPClassifier(penalty="jacobian", alpha=0.01, learning_rate_init=0.01,
-    ...                                random_state=0).fit(X, y)
-    >>> clf.predict(X[:3])
-    array([0, 0, 0])
-    >>> clf.score(X, y) > 0.9
-    True""",
-    )
+class _RegularizedMLP(_RegularizedEstimator):
+    """The MLP case: the module is :class:`~sklearn_regpen.modules.MLP`, built from
+    scikit-learn's parameter names, trained with (fused) Adam."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        **_RegularizedEstimator._parameter_constraints,
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        epsilon=0.1,
+        batch_size=200,
+        learning_rate="constant",
+        learning_rate_init=3e-3,
+        max_iter=500,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        semi_supervised=False,
+        random_state=None,
+        device="cpu",
+        n_threads=1,
+        verbose=False,
+        penalty_options=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.penalty = penalty
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
+        self.random_state = random_state
+        self.device = device
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.penalty_options = penalty_options
+
+    def _check_architecture(self) -> dict:
+        return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
+                "activation": self.activation}  # fmt: skip
+
+    def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _module_factory(self, input_shape, n_outputs):
+        return MLP, {
+            "n_features": math.prod(input_shape),
+            "n_outputs": n_outputs,
+            "hidden_layer_sizes": self._check_hidden_layer_sizes(),
+            "activation": self.activation,
+        }
+
+    def _optimizer_factory(self):
+        # one fused update for all parameters: 0.6x the time of a plain step on the
+        # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
+        return torch.optim.Adam, ({"fused": True} if FUSED_ADAM else {})
+
+
+class _Classifier:
+    """What a classifier adds to :class:`_RegularizedEstimator`: labels, classes, probabilities."""
 
     _task = "classification"
 
@@ -703,27 +784,34 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         return self.classes_[winners]
 
 
-class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
+class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
     __doc__ = ESTIMATOR_DOC.format(
-        summary="Multi-layer perceptron regressor with an input-space regularizer.",
-        loss="half the squared error",
-        sklearn_name="MLPRegressor",
-        f_meaning="the raw outputs ``z``",
+        summary="Multi-layer perceptron classifier with an input-space regularizer.",
+        loss="cross-entropy",
+        sklearn_name="MLPClassifier",
+        f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
         penalties=_penalty_lines(),
-        score_name="R^2",
-        semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
-        attributes="""    n_outputs_ : int
-        Number of targets.""",
-        examples="""    >>> from sklearn.datasets import make_regression
-    >>> from sklearn_regpen import RegularizedMLPRegressor
-    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
-    >>> reg = RegularizedMLPRegressor(penalty="c2c", alpha=1.0, epsilon=0.1,
-    ...                               learning_rate_init=0.01, random_state=0).fit(X, y)
-    >>> reg.predict(X[:2]).shape
-    (2,)
-    >>> reg.score(X, y) > 0.9
+        score_name="accuracy",
+        semi_supervised="""Rows whose label is ``-1`` are unlabelled (scikit-learn's
+        semi-supervised convention): the data loss uses the labelled rows, the penalty all rows,
+        so penalties that need no label (``c2c``, ``vat``, ``kl``, ``jacobian``, ...) learn from
+        unlabelled data too. Off by default because ``-1`` is a common class label ({-1, 1}).""",
+        attributes="""    classes_ : ndarray of shape (n_classes,)
+        Class labels.""",
+        examples="""    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_regpen import RegularizedMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = RegularizedMLPClassifier(penalty="jacobian", alpha=0.01, learning_rate_init=0.01,
+    ...                                random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.score(X, y) > 0.9
     True""",
     )
+
+
+class _Regressor:
+    """What a regressor adds to :class:`_RegularizedEstimator`: targets, R^2, predictions."""
 
     _task = "regression"
 
@@ -767,3 +855,26 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
+    __doc__ = ESTIMATOR_DOC.format(
+        summary="Multi-layer perceptron regressor with an input-space regularizer.",
+        loss="half the squared error",
+        sklearn_name="MLPRegressor",
+        f_meaning="the raw outputs ``z``",
+        penalties=_penalty_lines(),
+        score_name="R^2",
+        semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
+        attributes="""    n_outputs_ : int
+        Number of targets.""",
+        examples="""    >>> from sklearn.datasets import make_regression
+    >>> from sklearn_regpen import RegularizedMLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> reg = RegularizedMLPRegressor(penalty="c2c", alpha=1.0, epsilon=0.1,
+    ...                               learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> reg.score(X, y) > 0.9
+    True""",
+    )
