@@ -416,9 +416,10 @@ class _RegularizedEstimator(BaseEstimator):
         changed = [k for k in {**fitted, **asked} if fitted.get(k) != asked.get(k)]
         if changed:
             how = "partial_fit" if incremental else "fit with warm_start=True"
-            details = ", ".join(
-                f"{k}={fitted.get(k)!r} (now {asked.get(k)!r})" for k in changed
-            )
+            def shown(params, k):
+                return repr(params[k]) if k in params else "unset"
+
+            details = ", ".join(f"{k}={shown(fitted, k)} (now {shown(asked, k)})" for k in changed)
             raise ValueError(
                 f"{how} continues the fitted network, whose {details} differ from the "
                 "parameters; set them back, or fit a new network (warm_start=False, or a fresh "
@@ -464,7 +465,8 @@ class _RegularizedEstimator(BaseEstimator):
         it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
         classes or targets."""
         n_rows = min(2, plan.X.shape[0])
-        x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
+        rows = plan.X.tocsr()[:n_rows] if sp.issparse(plan.X) else plan.X[:n_rows]
+        x = _as_tensor(rows, torch.float32, plan.device)
         name = getattr(type(module), "__name__", "module")
         training = module.training
         module.eval()

@@ -26,7 +26,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ._docs import NET_DOC, _penalty_lines
 from ._training import COUPLED_DECAY, FUSED_ADAM
-from .estimators import _Classifier, _RegularizedEstimator, _Regressor
+from .estimators import _Classifier, _Regressor, _RegularizedEstimator
 from .modules import MLP
 
 __all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
@@ -102,18 +102,18 @@ class _RegularizedNet(_RegularizedEstimator):
         self.n_threads = n_threads
         self.verbose = verbose
         self.penalty_options = penalty_options
-        self._check_prefixed(kwargs)
+        # checked in fit, as every parameter (scikit-learn's rule: __init__ and set_params
+        # store, never raise)
         self._prefixed = dict(kwargs)
 
     # -- skorch-style parameters ----------------------------------------------------------------
-    def _check_prefixed(self, params: dict) -> None:
-        bad = [k for k in params if not k.startswith(PREFIXES) or k in PREFIXES]
+    def _check_prefixed(self) -> None:
+        bad = [k for k in self._prefixed if not k.startswith(PREFIXES) or k in PREFIXES]
         if bad:
-            names = list(inspect.signature(type(self).__init__).parameters)[1:-1]
-            close = difflib.get_close_matches(bad[0], names, n=1)
+            close = difflib.get_close_matches(bad[0], self._get_param_names(), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(
-                f"{type(self).__name__} got unexpected keyword argument(s) {bad}: besides its "
+            raise ValueError(
+                f"{type(self).__name__} got unknown parameter(s) {bad}: besides its own "
                 f"parameters it takes module__<name> and optimizer__<name> only.{hint}"
             )
 
@@ -128,8 +128,14 @@ class _RegularizedNet(_RegularizedEstimator):
         """Set parameters; ``module__<name>`` and ``optimizer__<name>`` keys set the module's and
         the optimizer's arguments (used from the next ``fit``), ``penalty__<option>`` one entry
         of ``penalty_options``."""
-        prefixed = {k: params.pop(k) for k in list(params) if k.startswith(PREFIXES)}
-        self._check_prefixed(prefixed)
+        # besides the signature's names and penalty__<option>, every key is kept here and
+        # checked in fit (so set_params, like __init__, never raises on a name)
+        own = set(self._get_param_names())
+
+        def kept_here(key):
+            return key.startswith(PREFIXES) or (key not in own and "__" not in key)
+
+        prefixed = {k: params.pop(k) for k in list(params) if kept_here(k)}
         super().set_params(**params)
         if prefixed:  # a new dict: a snapshot of vars(self) keeps the old one
             self._prefixed = {**self._prefixed, **prefixed}
@@ -146,6 +152,7 @@ class _RegularizedNet(_RegularizedEstimator):
 
     # -- the module and the optimizer -----------------------------------------------------------
     def _check_architecture(self) -> dict:
+        self._check_prefixed()
         module = self.module
         if isinstance(module, torch.nn.Module) or not callable(module):
             raise ValueError(
@@ -174,7 +181,8 @@ class _RegularizedNet(_RegularizedEstimator):
                 "penalty='l2' (alpha is the decay); for decoupled decay use "
                 "optimizer=torch.optim.AdamW"
             )
-        return {"module": module, **self._params_for("module__")}
+        return {"module": module, **{k: v for k, v in self._prefixed.items()
+                                     if k.startswith("module__")}}  # fmt: skip
 
     def _module_factory(self, input_shape, n_outputs):
         user = self._params_for("module__")
