@@ -131,10 +131,10 @@ def _net_doc(mlp_doc: str) -> str:
     intro_end = mlp_doc.index("    Parameters\n")
     params_start = mlp_doc.index("    hidden_layer_sizes :")
     params_end = mlp_doc.index("    penalty : str")
-    intro = """    Any network: ``module`` is your ``torch.nn.Module`` subclass (or a callable returning a
-    module), built anew at every fit, trained with ``optimizer`` (Adam by default) on {loss}
-    plus an input-space penalty. Inputs may be rows ``(n_samples, n_features)`` or images and
-    other arrays ``(n_samples, *input_shape)``; every penalty takes its norms over all input
+    intro = """    Any network: ``module`` is your ``torch.nn.Module`` subclass (or a callable
+    returning a module), built anew at every fit, trained with ``optimizer`` (Adam by default) on
+    {loss} plus an input-space penalty. Inputs may be rows ``(n_samples, n_features)`` or images
+    and other arrays ``(n_samples, *input_shape)``; every penalty takes its norms over all input
     dimensions. The other parameters are those of the MLP estimators, which are this estimator
     with ``module=MLP``. ``clone``, ``get_params``, ``set_params``, a ``GridSearchCV`` over
     ``module__*`` parameters, and pickle work as for any scikit-learn estimator.

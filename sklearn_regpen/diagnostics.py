@@ -2,12 +2,13 @@
 
 Every function takes a fitted :class:`~sklearn_regpen.RegularizedMLPClassifier`,
 :class:`~sklearn_regpen.RegularizedMLPRegressor`, :class:`~sklearn_regpen.RegularizedNetClassifier`
-or :class:`~sklearn_regpen.RegularizedNetRegressor`, or a :class:`~sklearn.pipeline.Pipeline`
-whose last step is one. Inputs may be rows or, for the Net estimators, images and other N-D
-arrays: norms, noise and attack radii then run over all of a row's input dimensions. For a pipeline, ``X`` goes through the preceding steps' ``transform`` first and
-everything is measured **in the space the network sees**: derivatives are with respect to the
-transformed inputs, and noise standard deviations and attack radii are in transformed units (for
-a ``StandardScaler``, in standard deviations of each feature).
+or :class:`~sklearn_regpen.RegularizedNetRegressor`, or a :class:`~sklearn.pipeline.Pipeline` whose
+last step is one. Inputs may be rows or, for the Net estimators, images and other N-D arrays:
+norms, noise and attack radii then run over all of a row's input dimensions. For a pipeline, ``X``
+goes through the preceding steps' ``transform`` first and everything is measured **in the space the
+network sees**: derivatives are with respect to the transformed inputs, and noise standard
+deviations and attack radii are in transformed units (for a ``StandardScaler``, in standard
+deviations of each feature).
 
 Notation as in the penalties: ``z`` the logits (classifier) or outputs (regressor), ``f`` what
 output-space penalties compare (probabilities ``softmax(z)``, or ``z``), ``J = df/dx``,

@@ -426,7 +426,7 @@ class _RegularizedEstimator(BaseEstimator):
                 "estimator for partial_fit)"
             )
 
-    # -- the module and the optimizer ---------------------------------------------------------------
+    # -- the module and the optimizer -------------------------------------------------------------
     def _check_architecture(self) -> dict:
         """The module's architecture as the parameters ask for it (checked, before any data):
         what a continued fit must find unchanged."""
@@ -483,13 +483,15 @@ class _RegularizedEstimator(BaseEstimator):
             ) from None
         finally:
             module.train(training)
-        what = "classes in y" if self._task == "classification" else "targets in y"
+        classifying = self._task == "classification"
+        what = "classes in y" if classifying else "targets in y"
+        each = "logit per class" if classifying else "output per target"
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs:
             raise ValueError(
                 f"the module ({name}) returns outputs of shape {shape} for a batch of X of shape "
                 f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
-                f"(n_rows, {plan.n_outputs}), one {'logit per class' if self._task == 'classification' else 'output per target'}"
+                f"(n_rows, {plan.n_outputs}), one {each}"
             )
 
     def _train(self, plan: _Plan):

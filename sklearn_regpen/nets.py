@@ -235,8 +235,8 @@ class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
         Class labels.""",
         examples=_NET_EXAMPLE.format(
             name="RegularizedNetClassifier",
-            example=""">>> clf = RegularizedNetClassifier(TinyCNN, module__channels=8, penalty="jacobian",
-    ...                                alpha=0.01, max_iter=20, random_state=0).fit(X, y)
+            example=""">>> clf = RegularizedNetClassifier(TinyCNN, module__channels=8,
+    ...     penalty="jacobian", alpha=0.01, tol=0.05, random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True""",
         ),
@@ -256,8 +256,8 @@ class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
         Number of targets.""",
         examples=_NET_EXAMPLE.format(
             name="RegularizedNetRegressor",
-            example=""">>> reg = RegularizedNetRegressor(TinyCNN, penalty="c2c", alpha=1.0, max_iter=20,
-    ...                               random_state=0).fit(X, y / 9)
+            example=""">>> reg = RegularizedNetRegressor(TinyCNN, penalty="c2c", alpha=1.0,
+    ...     tol=0.05, random_state=0).fit(X, y / 9)
     >>> reg.predict(X[:2]).shape
     (2,)""",
         ),

@@ -90,7 +90,8 @@ def test_skorch_style_parameters_round_trip():
     assert clf.module__channels == 3  # the original is untouched
     assert "module__channels=3" in repr(clf)
     # stored, and refused by fit with a suggestion (scikit-learn's rule: init never raises)
-    for typo in (RegularizedNetClassifier(DigitCNN, max_iters=3), clone(clf).set_params(max_iters=3)):
+    typos = [RegularizedNetClassifier(DigitCNN, max_iters=3), clone(clf).set_params(max_iters=3)]
+    for typo in typos:
         with pytest.raises(ValueError, match="module__<name>.*Did you mean 'max_iter'"):
             typo.fit(np.zeros((4, 1, 8, 8)), [0, 1, 0, 1])
 
