@@ -184,6 +184,11 @@ class _RegularizedNet(_RegularizedEstimator):
         return {"module": module, **{k: v for k, v in self._prefixed.items()
                                      if k.startswith("module__")}}  # fmt: skip
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # and more: images (n, channels, height, width)
+        return tags
+
     def _module_factory(self, input_shape, n_outputs):
         user = self._params_for("module__")
         known = _signature_names(self.module)
