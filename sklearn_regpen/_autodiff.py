@@ -226,14 +226,17 @@ def jacobian_forms(
     for c in blocks:
         rows = _rows(c, n_out)
         if n_projections is None or rows == 1:
-            directions = _basis(rows, n_rows, z, (rows,))  # (r, B, r)
+            # the basis directions e_j: their cotangents C^T e_j are the rows of C
+            block = _basis(rows, n_rows, z, (rows,)) if c is None else c.transpose(0, 1)
             scale = 1.0
         else:
             v = torch.randn(n_projections, n_rows, rows, dtype=z.dtype, device=z.device)
-            directions, scale = unit_rows(v, 2), rows / n_projections
-        # the cotangent of direction v is C^T v
-        cotangents.append(directions if c is None else torch.einsum("brk,jbr->jbk", c, directions))
-        sizes.append(len(directions))
+            v = unit_rows(v, 2)
+            # the cotangent of direction v is C^T v
+            block = v if c is None else torch.einsum("brk,jbr->jbk", c, v)
+            scale = rows / n_projections
+        cotangents.append(block)
+        sizes.append(len(block))
         scales.append(scale)
     (pulled,) = vmap(pullback)(torch.cat(cotangents))
     norms = sq_norms(pulled, 2).split(sizes)

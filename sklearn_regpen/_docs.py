@@ -39,8 +39,11 @@ ESTIMATOR_DOC = """{summary}
         Exact Jacobian norms cost ``min(n_features, n_outputs)`` extra differentiated passes per
         step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
     alpha : float, default=1e-4
-        Strength of the penalty, >= 0. With ``penalty="l2"`` it is exactly scikit-learn's MLP
-        ``alpha``. Useful ranges differ by penalty: search it on a log grid.
+        Strength of the penalty, >= 0. With ``penalty="l2"`` it is scikit-learn's MLP ``alpha``
+        (``0.5 * alpha * sum ||W||^2`` per batch, divided by its rows or the sum of its sample
+        weights), up to two exact differences that ``L2Penalty`` states: a binary classifier's
+        two softmax outputs, and a multi-output regressor's loss summed, not averaged, over the
+        outputs. Useful ranges differ by penalty: search it on a log grid.
     epsilon : float, default=0.1
         Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``) or perturbation
         radius (``c2c_adversarial``, ``vat``), in the units of the (scaled) inputs; > 0 where
@@ -76,15 +79,19 @@ ESTIMATOR_DOC = """{summary}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, batch order, validation split and penalty noise. With an int,
         fits on CPU are repeatable. torch's global random state is left as it was.
-    device : {{"cpu", "cuda", "auto"}}, default="cpu"
-        Where to train; ``"auto"`` picks CUDA when available.
-    n_threads : int or None, default=1
-        torch's CPU thread count during ``fit`` and ``predict``, restored afterwards; None leaves
-        torch's own setting (all physical cores). One thread by default: the networks fitted to
-        tables are too small to gain from more, and on a machine that other jobs (or the other
-        fits of a search) keep busy, a second thread made fits 10x to 32x slower in wall time in
-        our benchmark (``benchmarks/speed.py``), its OpenMP threads waiting for each other. Raise
-        it for a single large network on an otherwise idle machine.
+    device : str or torch.device, default="cpu"
+        Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, a ``torch.device``, or
+        ``"auto"``, which picks CUDA when available.
+    n_threads : "auto", int or None, default="auto"
+        torch's CPU thread count during ``fit`` and ``predict``, restored afterwards. ``"auto"``
+        uses torch's own count (all cores in a plain process; joblib's and Dask's workers
+        already limit it to their share) when a training step (or prediction batch) is at least
+        50 MFLOP, counted on the module, and one thread below that: a second thread took 0.69x
+        the wall time of one for a single fit of a 784-256-10 network on an idle 2-core machine
+        (the estimator then at 1.01x a hand-written loop at torch's default threads, against
+        1.47x with one thread), gained nothing on digits-sized networks, and cost small fits 1.3x
+        to 3x on a loaded machine (``benchmarks/threads.py``). None leaves torch's setting
+        alone; an int sets it, up to the number of CPUs.
     semi_supervised : bool, default=False
         {semi_supervised}
     warm_start : bool, default=False

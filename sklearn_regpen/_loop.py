@@ -17,7 +17,7 @@ import torch
 
 
 class TrainingDivergedError(ValueError):
-    """The training loss stopped being finite; the estimator is left unfitted."""
+    """The training loss stopped being finite; the estimator is left as it was before the call."""
 
 
 @dataclass

@@ -181,8 +181,8 @@ def _batches(n_rows: int, batch_size: int) -> Iterator[slice]:
 
 
 @contextmanager
-def _evaluating(net: _Network):
-    with torch.no_grad(), _torch_threads(net.estimator.n_threads):
+def _evaluating(net: _Network, x: torch.Tensor):
+    with torch.no_grad(), _torch_threads(net.estimator._predict_threads(x)):
         yield
 
 
@@ -271,7 +271,7 @@ def sensitivity(
     x = _inputs(estimator, net, X)
     generator = _generator(random_state, net.device)
     parts = {name: [] for name in SENSITIVITY_COLUMNS}
-    with _evaluating(net):
+    with _evaluating(net, x):
         for rows in _batches(len(x), batch_size):
             found = _sensitivity_rows(net.module, x[rows], net.task, hessian_projections, generator)
             for name, values in found.items():
@@ -336,7 +336,7 @@ def noise_errors(
     targets = _targets(net, y, len(x))
     generator = _generator(random_state, net.device)
     results = []
-    with _evaluating(net):
+    with _evaluating(net, x):
         for std in stds:
             total = 0.0
             for _ in range(n_draws):
@@ -483,7 +483,7 @@ def _adversarial(net, x, targets, radius, generator, *, attack, norm, n_steps, s
                  batch_size):  # fmt: skip
     step = 2.5 * radius / n_steps if step_size is None else float(step_size)
     parts = []
-    with _evaluating(net):
+    with _evaluating(net, x):
         for rows in _batches(len(x), batch_size):
             parts.append(
                 _attack_batch(
@@ -553,7 +553,7 @@ def attack_accuracies(
     rows = []
     for radius in radii:
         x_adv = _adversarial(net, x, targets, radius, generator, **settings)
-        with _evaluating(net):
+        with _evaluating(net, x):
             correct = net.module(x_adv).argmax(dim=1) == targets
         rows.append((radius, float(correct.double().mean())))
     return pd.DataFrame(rows, columns=["radius", "accuracy"])

@@ -38,12 +38,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from ._docs import ESTIMATOR_DOC, _penalty_lines
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._param_checks import Interval, StrOptions, validate_params
-from ._training import FUSED_ADAM, PenalizedNet
+from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size
 from .modules import ACTIVATIONS, MLP, describe_input
 from .penalties import PENALTIES, make_penalty
 
@@ -120,19 +121,46 @@ def _resolve_device(device) -> torch.device:
     return resolved
 
 
-def _thread_count(n_threads) -> int | None:
-    """``n_threads`` checked against the machine: None, or 1 up to the number of CPUs."""
+#: ``n_threads="auto"`` uses torch's thread count for work of at least this many FLOPs per
+#: training step (or prediction batch), one thread below: ``benchmarks/threads.py`` measured a
+#: second thread at 0.69x the wall time of one for a 784-256-10 network (156 MFLOP per step of
+#: 128 rows) on an idle 2-core machine, and at no gain for a digits-sized one (9 MFLOP per step),
+#: while on a loaded machine a second thread cost the small fits 1.3x to 3x
+AUTO_THREADS_MIN_FLOPS = 5e7
+
+
+def _thread_count(n_threads) -> int | str | None:
+    """``n_threads`` checked against the machine: "auto", None, or 1 up to the number of CPUs."""
     cpus = os.cpu_count() or 1
-    if n_threads is None:
-        return None
+    if n_threads is None or (isinstance(n_threads, str) and n_threads == "auto"):
+        return n_threads
     if isinstance(n_threads, bool) or not isinstance(n_threads, Integral) or not (
         1 <= n_threads <= cpus
     ):
         raise ValueError(
-            f"n_threads must be None or an int from 1 to the number of CPUs ({cpus}); "
+            f"n_threads must be 'auto', None or an int from 1 to the number of CPUs ({cpus}); "
             f"got {n_threads!r}"
         )
     return int(n_threads)
+
+
+def _forward_flops(module, x_row: torch.Tensor) -> float:
+    """FLOPs of one row's forward pass, counted by torch (any module: MLP, CNN, ...)."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(x_row)
+    return float(counter.get_total_flops())
+
+
+def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int) -> int | None:
+    """The thread count for work of ``passes`` forward-pass equivalents over ``rows_per_pass``
+    rows of ``x``: ``n_threads`` as checked by :func:`_thread_count`, with "auto" resolved to
+    torch's own count (which joblib and Dask already limit in their workers) for work of at
+    least :data:`AUTO_THREADS_MIN_FLOPS`, else 1."""
+    n_threads = _thread_count(n_threads)
+    if n_threads != "auto":
+        return n_threads
+    flops = passes * rows_per_pass * _forward_flops(module, x[:1])
+    return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
 #: the largest magnitude the network's float32 arithmetic can hold
@@ -148,6 +176,11 @@ def _check_float32_range(name: str, array) -> None:
             f"range ({FLOAT32_MAX:.3g}), in which the network computes; rescale it "
             "(StandardScaler)"
         )
+
+
+def _first_rows(X, n_rows: int):
+    """The first ``n_rows`` rows of an array or sparse matrix (COO read through CSR)."""
+    return X.tocsr()[:n_rows] if sp.issparse(X) else X[:n_rows]
 
 
 def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
@@ -235,7 +268,7 @@ class _RegularizedEstimator(BaseEstimator):
         "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "verbose": ["verbose"],
         "penalty_options": [dict, None],
     }
@@ -465,8 +498,7 @@ class _RegularizedEstimator(BaseEstimator):
         it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
         classes or targets."""
         n_rows = min(2, plan.X.shape[0])
-        rows = plan.X.tocsr()[:n_rows] if sp.issparse(plan.X) else plan.X[:n_rows]
-        x = _as_tensor(rows, torch.float32, plan.device)
+        x = _as_tensor(_first_rows(plan.X, n_rows), torch.float32, plan.device)
         name = getattr(type(module), "__name__", "module")
         training = module.training
         module.eval()
@@ -502,14 +534,19 @@ class _RegularizedEstimator(BaseEstimator):
         # a different stream for each continuation, so noise and batch order never repeat
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         seed = (seed + start) % np.iinfo(np.int32).max
-        with _seeded_torch(seed, plan.device), _torch_threads(_thread_count(self.n_threads)):
+        with _seeded_torch(seed, plan.device):
             if plan.continuing:
                 net = copy.deepcopy(self.net_)
             else:
                 net = self._build_net(plan)
             self._check_module_shapes(net.module_, plan)
+            # a training step is about three forward passes' worth of work
+            x_row = _as_tensor(_first_rows(plan.X, 1), torch.float32, plan.device)
+            batch = min(self.batch_size, plan.X.shape[0])
+            threads = _threads(self.n_threads, net.module_, x_row, batch, passes=3)
             try:
-                self._run(net, plan, progress, seed)
+                with _torch_threads(threads):
+                    self._run(net, plan, progress, seed)
             except KeyboardInterrupt:
                 if progress.n_iter == start:  # no epoch of this call completed
                     raise
@@ -605,8 +642,14 @@ class _RegularizedEstimator(BaseEstimator):
         )
         self._check_input_shape(X)
         _check_float32_range("X", X)
-        with _torch_threads(_thread_count(self.n_threads)):
-            return self._outputs(self.net_, _as_tensor(X, torch.float32, self.net_.device))
+        x = _as_tensor(X, torch.float32, self.net_.device)
+        with _torch_threads(self._predict_threads(x)):
+            return self._outputs(self.net_, x)
+
+    def _predict_threads(self, x: torch.Tensor) -> int | None:
+        """Threads for forward passes over ``x`` (see ``n_threads``)."""
+        rows = min(len(x), predict_batch_size(x))
+        return _threads(self.n_threads, self.net_.module_, x, rows, passes=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -646,7 +689,7 @@ class _RegularizedMLP(_RegularizedEstimator):
         semi_supervised=False,
         random_state=None,
         device="cpu",
-        n_threads=1,
+        n_threads="auto",
         verbose=False,
         penalty_options=None,
     ):

@@ -77,7 +77,7 @@ class _RegularizedNet(_RegularizedEstimator):
         semi_supervised=False,
         random_state=None,
         device="cpu",
-        n_threads=1,
+        n_threads="auto",
         verbose=False,
         penalty_options=None,
         **kwargs,

@@ -240,21 +240,46 @@ def test_predict_checks_features(blobs):
         clf.predict(X[:, :3])
 
 
-def test_n_threads_applies_during_fit_and_is_restored(blobs, monkeypatch):
-    X, y = blobs
+@pytest.fixture
+def threads_seen(monkeypatch):
+    """torch's thread count at the start of each fit's epochs."""
     seen = []
-    original = RegularizedMLPClassifier._train
+    original = RegularizedMLPClassifier._run
 
     def spy(self, *args):
         seen.append(torch.get_num_threads())
         return original(self, *args)
 
-    monkeypatch.setattr(RegularizedMLPClassifier, "_train", spy)
+    monkeypatch.setattr(RegularizedMLPClassifier, "_run", spy)
+    return seen
+
+
+def test_n_threads_applies_during_fit_and_is_restored(blobs, threads_seen):
+    X, y = blobs
+    seen = threads_seen
     before = torch.get_num_threads()
     RegularizedMLPClassifier(n_threads=1, **FAST).fit(X, y)
     assert seen == [1] and torch.get_num_threads() == before
-    # the default is one thread, a real value that get_params shows; None leaves torch alone
-    assert RegularizedMLPClassifier().get_params()["n_threads"] == 1
+    # "auto": one thread for a small network; None leaves torch alone
+    assert RegularizedMLPClassifier().get_params()["n_threads"] == "auto"
     RegularizedMLPClassifier(**FAST).fit(X, y)
     RegularizedMLPClassifier(n_threads=None, **FAST).fit(X, y)
     assert seen[1:] == [1, before] and torch.get_num_threads() == before
+
+
+def test_auto_threads_use_torchs_count_for_large_steps(threads_seen):
+    """A step of at least 50 MFLOP (here 784-512-512-3, 64 rows: about 0.26 GFLOP) gets torch's
+    own thread count, as a fit in a plain process should; joblib and Dask workers set that count
+    to their share of the cores."""
+    seen = threads_seen
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, 784)), np.arange(64) % 3
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        clf = RegularizedMLPClassifier((512, 512), max_iter=1, random_state=0).fit(X, y)
+        RegularizedMLPClassifier((8,), max_iter=1, random_state=0).fit(X, y)
+    finally:
+        torch.set_num_threads(previous)
+    assert seen == [2, 1]
+    assert clf.predict(X).shape == (64,)

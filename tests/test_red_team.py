@@ -114,7 +114,7 @@ def test_reserved_penalty_options_are_refused(blobs, option):
 # -- threads ---------------------------------------------------------------------------------------
 def test_n_threads_is_checked_at_fit_and_at_predict(blobs, fitted):
     X, y = blobs
-    with pytest.raises(ValueError, match=r"n_threads must be None or an int from 1 to the number"):
+    with pytest.raises(ValueError, match=r"n_threads must be 'auto', None or an int from 1 to"):
         RegularizedMLPClassifier(n_threads=10**6, **FAST).fit(X, y)
     clf = RegularizedMLPClassifier(**FAST).fit(X, y)
     clf.n_threads = 0  # set after fit, bypassing set_params
