@@ -25,7 +25,7 @@ Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
    the same run, ``RegularizedNetClassifier(SmallCNN, penalty="none")`` against a hand-written
    PyTorch loop for the same model, batches and optimizer (``cnn_overhead_table``).
 
-    .ci/env python -m benchmarks.speed --threads 1 --clock cpu --only cnn   # the CNN section
+    .ci/env python -m benchmarks.speed --threads 1 --clock cpu --only cnn   # -> speed_cnn.md
 
 Every table's methods are timed in the same process, interleaved (each round times every method
 once, rotating the order), and each ratio is a ratio of medians over the rounds. ``--clock cpu``
@@ -289,7 +289,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--only", default="", help="comma-separated sections to run (all others "
                         "skipped)")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for speed.md")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="folder for speed.md (speed_<sections>.md with --only)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     if args.threads:
@@ -370,7 +371,9 @@ def main(argv=None) -> int:
     for key, heading, make in sections:
         if key not in skip:
             report.show(heading, make())
-    report.write(args.out / "speed.md")
+    # a partial run (--only) gets its own file: it must not replace the full report
+    name = "speed.md" if not args.only else f"speed_{'_'.join(sorted(keep))}.md"
+    report.write(args.out / name)
     return 0
 
 
