@@ -272,7 +272,7 @@ def accuracy_table(results, methods, sizes) -> str:
             row.append(_mean_std(acc))
             if m in THESIS and s in SIZES:
                 mean, std = THESIS[m][SIZES.index(s)]
-                row.append(f"{mean:.2f} ({std:.2f})")
+                row.append(f"{mean:.3f} ({std:.2f})")
             elif m == "loop" and s in ISSUE_LOOP:
                 row.append(f"{ISSUE_LOOP[s]:.1f} (issue's loop)")
             else:
@@ -473,8 +473,6 @@ def main(argv=None) -> int:
     report = Report(
         "Thesis Table 2 on MNIST with SmallCNN", seeds=seeds, module=__spec__.name, argv=argv
     )
-    X, y, X_test, y_test = load_mnist(args.data)
-    data = (X.reshape(-1, 1, 28, 28), y, X_test.reshape(-1, 1, 28, 28), y_test)
     done = {(r["method"], r["size"], r["seed"], r["epochs"], r["grid"]) for r in results}
     tasks = [
         (m, s, q)
@@ -489,6 +487,10 @@ def main(argv=None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         cache_path.write_text(json.dumps({"results": results, "convergence": curves}, indent=1))
 
+    data = None
+    if not args.report_only and (tasks or (args.convergence and "epochs" not in curves)):
+        X, y, X_test, y_test = load_mnist(args.data)
+        data = (X.reshape(-1, 1, 28, 28), y, X_test.reshape(-1, 1, 28, 28), y_test)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if args.convergence and not args.report_only and "epochs" not in curves:
