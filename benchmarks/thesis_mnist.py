@@ -360,7 +360,7 @@ def targets_section(results, methods, sizes) -> str:
             thesis = THESIS["none"][SIZES.index(s)][0]
             verdict = "met" if base >= thesis - 1 else "missed"
             parts.append(
-                f"thesis {thesis:.2f}% ({base - thesis:+.2f}; target >= {thesis - 1:.2f}: "
+                f"thesis {thesis:.3f}% ({base - thesis:+.2f}; target >= {thesis - 1:.3f}: "
                 f"{verdict})"
             )
         if mine.get("loop"):
