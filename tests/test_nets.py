@@ -194,3 +194,16 @@ def test_the_thesis_modules_take_their_shapes_from_the_data():
         SmallCNN((1, 8, 8))
     out = ResNet((3, 16, 16), 5, norm="group")(torch.zeros(2, 3, 16, 16))
     assert out.shape == (2, 5)
+
+
+def test_early_stopping_sample_weight_and_unlabelled_rows_on_images(images):
+    X, y = images
+    X, y = X[:300], y[:300]
+    weights = np.where(y % 2 == 0, 2.0, 1.0)
+    clf = RegularizedNetClassifier(DigitCNN, early_stopping=True, **{**FAST, "max_iter": 4})
+    clf.fit(X, y, sample_weight=weights)
+    assert len(clf.validation_scores_) == clf.n_iter_ == 4
+    semi = np.where(np.arange(len(y)) % 3 == 0, -1, y)
+    clf = RegularizedNetClassifier(DigitCNN, penalty="vat", alpha=1.0, epsilon=0.5,
+                                   semi_supervised=True, **FAST).fit(X, semi)  # fmt: skip
+    assert clf.classes_.tolist() == list(range(10))
