@@ -183,8 +183,8 @@ def jacobian_forms(
     n_projections: Callable[[int], int | None] | int | None = None,
 ):
     """Squared norms ``||C_b J_i||_F^2`` of products of the Jacobian ``J_i = d fn(x)_i / d x_i``
-    with output-space factors ``C_b = factors(fn(x))[b]``, shape ``(n_factors, B)``, and the
-    outputs ``fn(x)`` of the same forward pass.
+    with output-space factors ``C_b = factors(fn(x))[b]``, a list of one ``(B,)`` tensor per
+    factor, and the outputs ``fn(x)`` of the same forward pass.
 
     The one routine behind the Jacobian norms (``C = A``, the softmax's Jacobian, or ``I``), the
     Fisher trace (``Tr I(x) = ||M^T J_z||_F^2``) and the squared input gradient of a loss
@@ -220,8 +220,7 @@ def jacobian_forms(
     ):
         # the whole Jacobian is cheaper than the products
         jac, _ = jacobian_and_outputs(fn, x, (z, pullback))
-        forms = [jac if c is None else c @ jac for c in blocks]
-        return torch.stack([f.square().sum(dim=(1, 2)) for f in forms]), z
+        return [(jac if c is None else c @ jac).square().sum(dim=(1, 2)) for c in blocks], z
     cotangents, sizes, scales = [], [], []
     for c in blocks:
         rows = _rows(c, n_out)
@@ -238,9 +237,14 @@ def jacobian_forms(
         cotangents.append(block)
         sizes.append(len(block))
         scales.append(scale)
-    (pulled,) = vmap(pullback)(torch.cat(cotangents))
-    norms = sq_norms(pulled, 2).split(sizes)
-    return torch.stack([s * n.sum(dim=0) for s, n in zip(scales, norms)]), z
+    (pulled,) = vmap(pullback)(cotangents[0] if len(blocks) == 1 else torch.cat(cotangents))
+    norms = sq_norms(pulled, 2)  # (m, B)
+    forms, start = [], 0
+    for size, scale in zip(sizes, scales):
+        form = norms[start] if size == 1 else norms[start : start + size].sum(dim=0)
+        forms.append(form if scale == 1.0 else scale * form)
+        start += size
+    return forms, z
 
 
 def jacobian_sq_norm(fn: Fn, x: torch.Tensor, n_projections: int | None = None) -> torch.Tensor:

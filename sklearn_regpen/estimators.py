@@ -170,9 +170,12 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def _check_float32_range(name: str, array) -> None:
     """Refuse finite values the network's float32 arithmetic would turn into inf or NaN."""
     values = array.data if sp.issparse(array) else np.asarray(array)
-    if values.size and values.dtype.kind == "f" and np.abs(values).max() > FLOAT32_MAX:
+    if not values.size or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
+        return  # float32 (or narrower) holds nothing float32 cannot
+    largest = max(values.max(), -values.min())  # no |values| temporary the size of the data
+    if largest > FLOAT32_MAX:
         raise ValueError(
-            f"{name} has values of magnitude up to {np.abs(values).max():.3g}, beyond float32's "
+            f"{name} has values of magnitude up to {largest:.3g}, beyond float32's "
             f"range ({FLOAT32_MAX:.3g}), in which the network computes; rescale it "
             "(StandardScaler)"
         )
@@ -420,6 +423,8 @@ class _RegularizedEstimator(BaseEstimator):
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
+        if sp.issparse(X):
+            X = X.tocsr()  # rows can be sliced (COO's cannot); densified when training starts
         _check_float32_range("X", X)
         weights = _check_sample_weight(sample_weight, X.shape[0])
         targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)

@@ -16,10 +16,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-__all__ = ["TableError", "split_target", "infer_columns", "make_preprocessor", "FLOAT32_MAX"]
+from .estimators import FLOAT32_MAX
 
-#: the largest magnitude the networks can hold: they compute in float32
-FLOAT32_MAX = float(np.finfo(np.float32).max)
+__all__ = ["TableError", "split_target", "infer_columns", "make_preprocessor"]
+
 
 
 class TableError(ValueError):

@@ -52,7 +52,7 @@ class DoubleBackpropPenalty(Penalty):
         return [self.loss_gradient(z, y)]
 
     def combine(self, norms: torch.Tensor) -> torch.Tensor:
-        """The per-row term from the forms of :meth:`factors`, ``(n_factors, B) -> (B,)``."""
+        """The per-row term from the forms of :meth:`factors`, one ``(B,)`` tensor each."""
         return norms[0]
 
     def projections(self, exact_products: int) -> int | None:
