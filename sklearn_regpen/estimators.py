@@ -181,11 +181,6 @@ def _check_float32_range(name: str, array) -> None:
         )
 
 
-def _first_rows(X, n_rows: int):
-    """The first ``n_rows`` rows of an array or sparse matrix (COO read through CSR)."""
-    return X.tocsr()[:n_rows] if sp.issparse(X) else X[:n_rows]
-
-
 def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
     """``sample_weight`` as a float64 vector of ``n_rows`` finite, non-negative weights with a
     positive sum, or a ``ValueError`` saying what is wrong."""
@@ -503,7 +498,7 @@ class _RegularizedEstimator(BaseEstimator):
         it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
         classes or targets."""
         n_rows = min(2, plan.X.shape[0])
-        x = _as_tensor(_first_rows(plan.X, n_rows), torch.float32, plan.device)
+        x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
         name = getattr(type(module), "__name__", "module")
         training = module.training
         module.eval()
@@ -546,7 +541,7 @@ class _RegularizedEstimator(BaseEstimator):
                 net = self._build_net(plan)
             self._check_module_shapes(net.module_, plan)
             # a training step is about three forward passes' worth of work
-            x_row = _as_tensor(_first_rows(plan.X, 1), torch.float32, plan.device)
+            x_row = _as_tensor(plan.X[:1], torch.float32, plan.device)
             batch = min(self.batch_size, plan.X.shape[0])
             threads = _threads(self.n_threads, net.module_, x_row, batch, passes=3)
             try:
