@@ -256,6 +256,9 @@ def convergence(data, methods, size, seed, *, epochs, device, threads) -> dict:
 
 # -- the report ------------------------------------------------------------------------------------
 def _mean_std(values) -> str:
+    """Mean (std) over seeds; the value alone for one seed, "-" for none."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
     return f"{np.mean(values):.2f} ({np.std(values):.2f})" if values else "-"
 
 
