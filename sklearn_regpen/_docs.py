@@ -170,7 +170,13 @@ def _net_doc(mlp_doc: str) -> str:
         Arguments of ``optimizer``: ``optimizer__momentum=0.9`` with ``torch.optim.SGD``.
 """
     doc = mlp_doc[:intro_start] + intro + mlp_doc[intro_end:params_start] + params
-    return doc + mlp_doc[params_end:]
+    doc += mlp_doc[params_end:]
+    features = "    n_features_in_ : int\n        Number of input features.\n"
+    assert features in doc
+    return doc.replace(features, """    n_features_in_ : int
+        ``X.shape[1]``, scikit-learn's convention: the features of a row, or the channels of an
+        image ``(n, channels, height, width)``; predict checks the whole row shape.
+""")
 
 
 NET_DOC = _net_doc(ESTIMATOR_DOC)
