@@ -458,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-only", action="store_true", help="write the report from the cache"
     )
     parser.add_argument("--fresh", action="store_true", help="ignore the cache")
+    parser.add_argument("--note", default="", help="a paragraph for the report's header "
+                        "(e.g. the commands that filled the cache)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser
 
@@ -565,6 +567,8 @@ def main(argv=None) -> int:
         "validation images only. The last column of the choice table shows how much the test "
         "choice would have added among our candidates.",
     )
+    if args.note:
+        report.add("## How the cache was filled", args.note)
     report.add("## Targets", targets_section(shown, methods, sizes))
     report.add(
         "## Test accuracy (%), mean (std) over seeds, beside the thesis' Table 2",
