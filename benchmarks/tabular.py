@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ._report import RESULTS, Report, markdown_table
+from .tabular_split import CHOOSE, CONFIRM, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +68,18 @@ METHODS = [
     "HistGradientBoosting",
     "RegularizedMLP",
     "RegularizedMLP search",
+    # issue 16
+    "RegularizedMLP (0.x defaults)",
+    "RegularizedMLP top-3 search",
 ]
+ISSUE7_METHODS = METHODS[:6]  # run when --methods is not given
+#: the defaults before issue 16, spelled out
+PREVIOUS_DEFAULTS = {"learning_rate_init": 3e-3, "max_iter": 500, "alpha": 1e-4}
+#: not fitted: the best single candidate of each "RegularizedMLP top-3 search" fit (the plain
+#: 8-candidate search on the same folds), its CPU time that of the search less the two extra refits
+DERIVED = "RegularizedMLP search (top-1 of the top-3 run)"
+#: --set: the tables of issue 7 (15) or issue 16's confirm set (14, benchmarks/tabular_split.py)
+SETS = {"issue7": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
 
 
@@ -103,7 +115,7 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
     from sklearn.pipeline import Pipeline
 
     from sklearn_regpen import RegularizedMLPClassifier
-    from sklearn_regpen.search import tabular_grid
+    from sklearn_regpen.search import TopCandidatesSearchCV, tabular_grid
     from sklearn_regpen.tables import make_preprocessor
 
     # --quick: short fits and 2 candidates x 2 inner folds, to exercise the code in the test suite
@@ -118,6 +130,12 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
         "RegularizedMLP search": lambda: RegularizedMLPClassifier(
             random_state=SEED, n_threads=1, **short
         ),
+        "RegularizedMLP (0.x defaults)": lambda: RegularizedMLPClassifier(
+            random_state=SEED, n_threads=1, **{**PREVIOUS_DEFAULTS, **short}
+        ),
+        "RegularizedMLP top-3 search": lambda: RegularizedMLPClassifier(
+            random_state=SEED, n_threads=1, **short
+        ),
     }
     pipe = Pipeline([("prep", make_preprocessor(X)), ("model", models[method]())])
     if not method.endswith("search"):
@@ -130,6 +148,8 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
     else:
         grid = tabular_grid(prefix="model__")
     grid = grid[:2] if quick else grid
+    if method == "RegularizedMLP top-3 search":
+        return TopCandidatesSearchCV(pipe, grid, top_k=2 if quick else 3, cv=inner, n_jobs=1)
     return GridSearchCV(pipe, grid, cv=inner, n_jobs=1, error_score="raise")
 
 
@@ -194,6 +214,11 @@ def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         accuracy = float(model.score(X.iloc[test], y[test]))
     result = {"accuracy": accuracy, "fit_wall_s": wall, "fit_cpu_s": cpu}
+    if hasattr(model, "estimators_"):  # the top-k search: its best candidate alone as well
+        extra = sum(model.refit_times_[1:])
+        result["top1_accuracy"] = float(model.estimators_[0].score(X.iloc[test], y[test]))
+        result["top1_fit_wall_s"] = wall - extra
+        result["top1_fit_cpu_s"] = cpu * (1 - extra / wall)
     if hasattr(model, "best_params_"):
         result["best_params"] = {
             k.removeprefix("model__"): repr(v) for k, v in model.best_params_.items()
@@ -304,9 +329,10 @@ def render(per_dataset, overall, complete, methods, results, fold_ids) -> list[t
         )
     )
     chosen = {}
-    for d in complete:
+    search = next((m for m in ("RegularizedMLP search", DERIVED) if m in methods), None)
+    for d in complete if search else []:
         for f in fold_ids:
-            params = results[(d, f, "RegularizedMLP search")].get("best_params", {})
+            params = results[(d, f, search)].get("best_params", {})
             key = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
             chosen[key] = chosen.get(key, 0) + 1
     rows = sorted(([k, n] for k, n in chosen.items()), key=lambda r: -r[1])
@@ -322,7 +348,11 @@ def render(per_dataset, overall, complete, methods, results, fold_ids) -> list[t
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--quick", action="store_true", help="3 small tables, 2 folds, short fits")
-    parser.add_argument("--datasets", help="comma-separated subset of the 15 tables")
+    parser.add_argument("--set", choices=list(SETS), default="issue7",
+                        help="issue 7's 15 tables, or issue 16's choose or confirm tables")
+    parser.add_argument("--datasets", help="comma-separated subset of the set's tables")
+    parser.add_argument("--folds", type=int, default=len(FOLDS), help="folds 0 to N-1")
+    parser.add_argument("--name", help="result file name (default: tabular, tabular_confirm)")
     parser.add_argument("--methods", help="comma-separated subset of the methods")
     parser.add_argument("--jobs", type=int, default=1, help="tasks run at once (processes)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for results")
@@ -334,24 +364,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    datasets = QUICK_DATASETS if args.quick else DATASETS
+    tables = SETS[args.set]
+    datasets = QUICK_DATASETS if args.quick else tables
     if args.datasets:
         datasets = [d.strip() for d in args.datasets.split(",")]
-    methods = [m.strip() for m in args.methods.split(",")] if args.methods else METHODS
-    unknown = [m for m in methods if m not in METHODS] + [d for d in datasets if d not in DATASETS]
+    methods = [m.strip() for m in args.methods.split(",")] if args.methods else ISSUE7_METHODS
+    unknown = [m for m in methods if m not in METHODS] + [
+        d for d in datasets if d not in tables and not args.quick
+    ]
     if unknown:
         raise SystemExit(f"unknown datasets or methods: {unknown}")
-    fold_ids = QUICK_FOLDS if args.quick else FOLDS
-    name = "tabular_quick" if args.quick else "tabular"
+    fold_ids = QUICK_FOLDS if args.quick else range(args.folds)
+    suffix = "_quick" if args.quick else ("" if args.set == "issue7" else f"_{args.set}")
+    name = args.name or f"tabular{suffix}"
     cache_path = args.out / f"{name}_cache.json"
     cache = load_cache(cache_path)
     hashes = code_hashes()
     fps = {m: fingerprint(m, args.quick, hashes) for m in methods}
     commit = git_commit()
+    title = {"issue7": "Tabular benchmark: 15 KEEL tables (issue 7)",
+             "choose": "Tabular benchmark: issue 16's choose tables",
+             "confirm": "Tabular benchmark: issue 16's confirm tables"}[args.set]
     report = Report(
-        "Tabular benchmark: 15 KEEL tables (issue 7)"
-        if not args.quick
-        else "Tabular benchmark, quick mode",
+        title if not args.quick else "Tabular benchmark, quick mode",
         seeds=[SEED],
         module=__spec__.name,
         argv=argv,
@@ -384,6 +419,15 @@ def main(argv=None) -> int:
         for m in methods
         if cache_key(d, f, m, fps[m]) in cache
     }
+    if "RegularizedMLP top-3 search" in methods:
+        methods = [*methods, DERIVED]
+        for (d, f, m), r in list(results.items()):
+            if m == "RegularizedMLP top-3 search":
+                results[(d, f, DERIVED)] = {
+                    "accuracy": r["top1_accuracy"], "fit_wall_s": r["top1_fit_wall_s"],
+                    "fit_cpu_s": r["top1_fit_cpu_s"], "best_params": r["best_params"],
+                    "commit": r["commit"],
+                }
     per_dataset, overall, complete = summarize(results, datasets, methods, fold_ids)
     report.cached(0 if args.report_only else len(tasks), len(results))
     commits = sorted({r["commit"] for r in results.values()})
@@ -391,7 +435,8 @@ def main(argv=None) -> int:
     report.add(
         "## Setup",
         (
-            f"Results from code at commit(s) {', '.join(commits) or commit}; method fingerprints "
+            (describe() + " " if args.set != "issue7" else "")
+            + f"Results from code at commit(s) {', '.join(commits) or commit}; method fingerprints "
             f"{fps}. Datasets complete: {len(complete)} of {len(datasets)}"
             + (f" (missing: {', '.join(missing)})" if missing else "")
             + ". "

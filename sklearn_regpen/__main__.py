@@ -29,7 +29,8 @@ classification; a numeric target is regression when scikit-learn's ``type_of_tar
 ``continuous`` (non-integer values) or when it has more than 20 distinct values (counts, ages,
 prices in whole units), and classification otherwise (integer codes of at most 20 classes).
 ``--task classification`` or ``--task regression`` overrides the guess. Regression standardizes
-the target for the networks (``TransformedTargetRegressor``; predictions come back in the
+the target for the networks (``RegularizedMLPRegressor(normalize_y=True)``, its default; the
+``MLPRegressor`` reference through ``TransformedTargetRegressor``; predictions come back in the
 target's units), uses ``KFold`` rather than ``StratifiedKFold``, and scores by R^2 unless
 ``--scoring`` names another scikit-learn scorer.
 
@@ -459,14 +460,14 @@ def _models(args: argparse.Namespace, task: str):
              "sklearn MLPClassifier": MLPClassifier(random_state=args.seed)},
         )
 
-    def standardized(regressor):
-        return TransformedTargetRegressor(regressor, transformer=StandardScaler())
-
+    # the network standardizes the target itself (normalize_y=True); scikit-learn's MLPRegressor
+    # does not, so the reference gets the same standardization from TransformedTargetRegressor
+    reference = TransformedTargetRegressor(MLPRegressor(random_state=args.seed),
+                                           transformer=StandardScaler())
     return (
-        standardized(RegularizedMLPRegressor(**net_options)),
-        "net__regressor__",
-        {"mean target": DummyRegressor(strategy="mean"),
-         "sklearn MLPRegressor": standardized(MLPRegressor(random_state=args.seed))},
+        RegularizedMLPRegressor(**net_options),
+        "net__",
+        {"mean target": DummyRegressor(strategy="mean"), "sklearn MLPRegressor": reference},
     )
 
 
@@ -572,7 +573,7 @@ def sweep(args: argparse.Namespace, console: Console) -> Sweep:
             if i < n_candidates:
                 penalty = PENALTIES[p[prefix + "penalty"]]
                 row.update(
-                    model=type(net.regressor if data.task == "regression" else net).__name__,
+                    model=type(net).__name__,
                     penalty=p[prefix + "penalty"],
                     alpha=p.get(prefix + "alpha") if penalty.uses_alpha else None,
                     epsilon=p.get(prefix + "epsilon") if penalty.uses_epsilon else None,

@@ -43,7 +43,7 @@ ESTIMATOR_DOC = """{summary}
         (``0.5 * alpha * sum ||W||^2`` per batch, divided by its rows or the sum of its sample
         weights), up to two exact differences that ``L2Penalty`` states: a binary classifier's
         two softmax outputs, and a multi-output regressor's loss summed, not averaged, over the
-        outputs. Useful ranges differ by penalty: search it on a log grid.
+        outputs. Useful ranges differ by penalty: search it on a log grid.{alpha_units}
     epsilon : float, default=0.1
         Noise standard deviation (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``) or perturbation
         radius (``c2c_adversarial``, ``vat``), in the units of the (scaled) inputs; > 0 where
@@ -104,6 +104,7 @@ ESTIMATOR_DOC = """{summary}
         ``sklearn_regpen.penalties.PENALTIES[name].option_names()`` lists them. ``set_params``
         (and so a grid) also takes them one by one as ``penalty__<option>``, skorch's style:
         ``GridSearchCV(est, {{"penalty": ["vat"], "penalty__n_power_iterations": [1, 2]}})``.
+{task_parameters}
 
     Attributes
     ----------

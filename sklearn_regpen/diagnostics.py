@@ -248,6 +248,10 @@ def sensitivity(
           techreport's noisy Jacobian penalty adds to the Jacobian penalty (its eq. 19,
           ``2 alpha sigma^2`` times it).
 
+        For a regressor ``f`` is the network's output, which predicts the standardized target
+        when ``normalize_y=True``: the values are the penalties' terms, in units of the
+        target's standard deviation (multiply by ``y_scale_**2`` for the target's units).
+
     Notes
     -----
     The eigenvalues are exact: they are those of the ``K x K`` matrices ``J J^T`` and
@@ -281,10 +285,13 @@ def sensitivity(
 
 # -- robustness to Gaussian input noise --------------------------------------------------------
 def _errors(net: _Network, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-row error: misclassification (0 or 1), or squared error summed over outputs."""
+    """Per-row error: misclassification (0 or 1), or squared error summed over outputs, in the
+    target's units (the regressor's network predicts standardized targets, ``normalize_y``)."""
     if net.task == "classification":
         return (outputs.argmax(dim=1) != y).double()
-    return (outputs - y).square().sum(dim=1).double()
+    scale, mean = (torch.as_tensor(v, device=outputs.device)
+                   for v in (net.estimator.y_scale_, net.estimator.y_mean_))  # fmt: skip
+    return (outputs.double() * scale + mean - y.double()).square().sum(dim=1)
 
 
 def noise_errors(

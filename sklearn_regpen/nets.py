@@ -233,6 +233,8 @@ class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
         outputs="one logit per class",
         f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
         penalties=_penalty_lines(),
+        alpha_units="",
+        task_parameters="",
         score_name="accuracy",
         semi_supervised="""Rows whose label is ``-1`` are unlabelled: the data loss uses the
         labelled rows, the penalty all rows (as for ``RegularizedMLPClassifier``).""",
@@ -255,6 +257,8 @@ class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
         outputs="one output per target",
         f_meaning="the raw outputs ``z``",
         penalties=_penalty_lines(),
+        alpha_units="",
+        task_parameters="",
         score_name="R^2",
         semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
         attributes="""    n_outputs_ : int

@@ -20,10 +20,10 @@ def test_quick_run_writes_the_table_and_reuses_its_cache(tmp_path, capsys):
     assert tabular.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "tabular_quick.md").read_text()
     assert "## Overall (3 datasets x 2 folds)" in text
-    for method in tabular.METHODS:
+    for method in tabular.ISSUE7_METHODS:
         assert f"| {method} | 0." in text or f"| {method} | 1." in text
     cache = json.loads((tmp_path / "tabular_quick_cache.json").read_text())
-    assert len(cache) == 3 * 2 * len(tabular.METHODS)
+    assert len(cache) == 3 * 2 * len(tabular.ISSUE7_METHODS)
     assert all(0 <= r["accuracy"] <= 1 and r["fit_cpu_s"] >= 0 for r in cache.values())
     capsys.readouterr()
     # a second run finds every result in the cache and fits nothing
@@ -86,3 +86,40 @@ def test_grid_study_quick_run(tmp_path, capsys):
     assert "tasks to run" not in capsys.readouterr().out
     with pytest.raises(SystemExit, match="folds 0-4 are the test"):
         tabular_grid.main(["--folds", "2", "--out", str(tmp_path)])
+
+
+def test_choose_and_confirm_sets_split_the_development_tables_once():
+    from benchmarks import tabular_split
+
+    choose, confirm = tabular_split.split()
+    assert (choose, confirm) == (tabular_split.CHOOSE, tabular_split.CONFIRM)
+    assert not set(choose) & set(confirm) and len(choose) == len(confirm) == 14
+    assert set(choose) | set(confirm) == set(tabular_split.DEV_ROWS)
+    held_out = {"australian", "german", "crx", "pima", "heart", "sonar", "spambase"}
+    assert not held_out & set(tabular_split.DEV_ROWS)
+
+
+def test_choose_study_fits_choose_tables_only(tmp_path):
+    from benchmarks import tabular_choose, tabular_split
+
+    assert set(tabular_choose.DATASETS) <= set(tabular_split.CHOOSE)
+    assert tabular_choose.main(["--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tabular_choose_quick.md").read_text()
+    assert "Confirm set (14 tables)" in text and "| MLPClassifier() |" in text
+
+
+def test_imbalanced_study_quick_run(tmp_path):
+    from benchmarks import tabular_imbalanced
+
+    assert tabular_imbalanced.family("ecoli-0-1_vs_5") == "ecoli"
+    assert tabular_imbalanced.main(["--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tabular_imbalanced_quick.md").read_text()
+    assert '| HGB class_weight="balanced" |' in text
+
+
+def test_confirm_run_reports_the_top_k_search_and_its_best_candidate(tmp_path):
+    methods = "RegularizedMLP,RegularizedMLP top-3 search"
+    argv = ["--quick", "--set", "confirm", "--methods", methods, "--out", str(tmp_path)]
+    assert tabular.main(argv) == 0
+    text = (tmp_path / "tabular_quick.md").read_text()
+    assert "| RegularizedMLP top-3 search | " in text and f"| {tabular.DERIVED} | " in text
