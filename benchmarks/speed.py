@@ -20,6 +20,12 @@ Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
    building the network and optimizer): the ratio the FLOP bounds speak of.
 5. **Threads**: ``penalty="none"`` fits with ``n_threads=1`` against ``n_threads=2`` on the
    digits and MNIST shapes, wall and CPU time both.
+6. **CNN** (``cnn``): on the thesis' SmallCNN with 28x28 images, batch 128, the per-step cost of
+   every penalty against its FLOP bound (``penalty_cost.py --model cnn``), and, side by side in
+   the same run, ``RegularizedNetClassifier(SmallCNN, penalty="none")`` against a hand-written
+   PyTorch loop for the same model, batches and optimizer (``cnn_overhead_table``).
+
+    .ci/env python -m benchmarks.speed --threads 1 --clock cpu --only cnn   # -> speed_cnn.md
 
 Every table's methods are timed in the same process, interleaved (each round times every method
 once, rotating the order), and each ratio is a ratio of medians over the rounds. ``--clock cpu``
@@ -41,7 +47,9 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from sklearn_regpen import RegularizedMLPClassifier
+from sklearn_regpen import RegularizedMLPClassifier, RegularizedNetClassifier
+from sklearn_regpen._training import FUSED_ADAM
+from sklearn_regpen.modules import SmallCNN
 
 from . import overhead, penalty_cost
 from ._report import RESULTS, Report, markdown_table
@@ -145,6 +153,79 @@ def step_table(rounds: int, clock) -> str:
     )
 
 
+def cnn_step_table(rounds: int, clock) -> str:
+    """``penalty_cost.py --model cnn``: per-step ratios on SmallCNN, 28x28, batch 128."""
+    rows = []
+    for row in penalty_cost.measure(rounds, 1, 1, clock, model="cnn"):
+        rows.append((f"`{row['label']}`", f"{row['ms']:.0f}", f"{row['ratio']:.2f}x",
+                     f"{row['bound']:.2f}x", verdict(row["ratio"], row["bound"])))  # fmt: skip
+    table = markdown_table(
+        ["penalty", "ms / step", 'time per step / penalty="none"', "FLOP bound",
+         "within 10% of the bound"],
+        rows,
+    )  # fmt: skip
+    return table + (
+        f"\n\nSmallCNN (conv 32-64-64, dense 64; 93k parameters) on 1x28x28 inputs in [0, 1], "
+        f"batch 128, fused Adam, alpha = epsilon = 0.1; median of {rounds} interleaved rounds of "
+        "one step."
+    )
+
+
+def _cnn_loop(X, y, epochs: int, batch: int, fused: bool):
+    """The hand-written loop: SmallCNN, Adam, shuffled in-memory batches, cross-entropy."""
+    torch.manual_seed(0)
+    model = SmallCNN((1, 28, 28), 10)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
+    for _ in range(epochs):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch):
+            rows = order[start : start + batch]
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(X[rows]), y[rows]).backward()
+            optimizer.step()
+    return model
+
+
+def cnn_overhead_table(n_rows: int, epochs: int, rounds: int, clock) -> str:
+    """Time per fit of the estimator over the hand-written loop, both on SmallCNN, interleaved."""
+    torch.manual_seed(0)
+    X = torch.rand(n_rows, 1, 28, 28)
+    y = torch.randint(0, 10, (n_rows,))
+    X_np, y_np = X.numpy(), y.numpy()
+    rows = []
+    for batch in (32, 128):
+        def estimator(batch=batch):
+            RegularizedNetClassifier(
+                SmallCNN, penalty="none", learning_rate_init=1e-3, batch_size=batch,
+                max_iter=epochs, tol=0.0, n_iter_no_change=epochs, random_state=0,
+                n_threads=torch.get_num_threads(),
+            ).fit(X_np, y_np)  # fmt: skip
+
+        methods = {
+            "loop": lambda batch=batch: _cnn_loop(X, y, epochs, batch, FUSED_ADAM),
+            "loop, default Adam": lambda batch=batch: _cnn_loop(X, y, epochs, batch, False),
+            "estimator": estimator,
+        }
+        medians = overhead.interleaved_medians(methods, rounds, clock)
+        base = medians["loop"]
+        rows.append((
+            str(batch), f"{base:.2f}", f"{medians['loop, default Adam'] / base:.3f}x",
+            f"{medians['estimator']:.2f}", f"{medians['estimator'] / base:.3f}x",
+            "yes" if medians["estimator"] <= TOLERANCE * base else "no",
+        ))  # fmt: skip
+    table = markdown_table(
+        ["batch", "hand-written loop, s per fit", "loop with default (unfused) Adam / loop",
+         "RegularizedNetClassifier, s per fit", "estimator / loop", "within 1.10x"],
+        rows,
+    )  # fmt: skip
+    return table + (
+        f"\n\n{n_rows:,} random 1x28x28 images, 10 classes, {epochs} epochs per fit, Adam lr "
+        "1e-3 (fused, as the estimator's, in the loop the ratio is taken to); the estimator's "
+        "fit includes everything it does once (validation, the copy to tensors, building the "
+        f"module and the optimizer, the shape check). Median of {rounds} interleaved rounds."
+    )
+
+
 def threads_table(shapes: dict, rounds: int) -> str:
     """n_threads=1 against n_threads=2, both clocks, interleaved."""
     rows = []
@@ -204,9 +285,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated sections to skip: overhead, memory, penalties, steps, threads",
+        help="comma-separated sections to skip: overhead, memory, penalties, steps, threads, cnn",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for speed.md")
+    parser.add_argument("--only", default="", help="comma-separated sections to run (all others "
+                        "skipped)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="folder for speed.md (speed_<sections>.md with --only)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     if args.threads:
@@ -214,6 +298,9 @@ def main(argv=None) -> int:
         threadpool_limits(args.threads)
     clock = CLOCKS[args.clock]
     skip = set(filter(None, args.skip.split(",")))
+    if args.only:
+        keep = set(args.only.split(","))
+        skip |= {"overhead", "memory", "penalties", "steps", "threads", "cnn"} - keep
 
     shapes = dict(overhead.SHAPES)
     repeats = {"MNIST-sized": 5, "digits-sized": 31}
@@ -221,7 +308,9 @@ def main(argv=None) -> int:
     pen_rows, pen_rounds, pen_hidden, step_rounds = 2_560, 5, HIDDEN, 7
     thread_shapes = {"digits-sized": (1_437, 64, 10), "MNIST-sized": (10_000, 784, 2)}
     thread_rounds = 7
+    cnn_rounds, cnn_rows, cnn_epochs, cnn_fit_rounds = 5, 2_048, 2, 5
     if args.quick:
+        cnn_rounds, cnn_rows, cnn_epochs, cnn_fit_rounds = 1, 256, 1, 1
         shapes = {"MNIST-sized": (1_000, 784), "digits-sized": (300, 64)}
         repeats = {"MNIST-sized": 1, "digits-sized": 2}
         mem_rows, mem_epochs, pen_rows, pen_rounds, pen_hidden = 1_000, 1, 128, 1, (64, 64)
@@ -268,11 +357,23 @@ def main(argv=None) -> int:
             '## n_threads=1 against n_threads=2 (penalty="none", one 256-unit layer)',
             lambda: threads_table(thread_shapes, thread_rounds),
         ),
+        (
+            "cnn",
+            '## CNN: penalty cost per training step on SmallCNN, 28x28, batch 128 (time / "none")',
+            lambda: cnn_step_table(cnn_rounds, clock),
+        ),
+        (
+            "cnn",
+            "## CNN: RegularizedNetClassifier(SmallCNN) over a hand-written loop, same run",
+            lambda: cnn_overhead_table(cnn_rows, cnn_epochs, cnn_fit_rounds, clock),
+        ),
     ]
     for key, heading, make in sections:
         if key not in skip:
             report.show(heading, make())
-    report.write(args.out / "speed.md")
+    # a partial run (--only) gets its own file: it must not replace the full report
+    name = "speed.md" if not args.only else f"speed_{'_'.join(sorted(keep))}.md"
+    report.write(args.out / name)
     return 0
 
 

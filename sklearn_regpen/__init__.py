@@ -2,10 +2,13 @@
 
 from ._loop import TrainingDivergedError, TrainingLossClimbWarning
 from .estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
+from .nets import RegularizedNetClassifier, RegularizedNetRegressor
 
 __all__ = [
     "RegularizedMLPClassifier",
     "RegularizedMLPRegressor",
+    "RegularizedNetClassifier",
+    "RegularizedNetRegressor",
     "TrainingDivergedError",
     "TrainingLossClimbWarning",
 ]

@@ -55,6 +55,12 @@ def sq_norms(v: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
     return flat_rows(v, batch_dims).square().sum(dim=-1)
 
 
+def extend_rows(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-row ``values`` of shape ``(B,)`` reshaped to ``(B, 1, ..., 1)``, to broadcast against
+    ``like`` of shape ``(B, *S)``."""
+    return values.reshape(-1, *([1] * (like.dim() - 1)))
+
+
 def unit_rows(v: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
     """``v`` scaled to unit Euclidean norm over every dimension after the first ``batch_dims``
     (zero rows stay zero)."""

@@ -139,3 +139,54 @@ ESTIMATOR_DOC = """{summary}
     --------
 {examples}
 """
+
+
+def _net_doc(mlp_doc: str) -> str:
+    """The Net estimators' docstring: the MLP estimators', with the module and the optimizer in
+    place of ``hidden_layer_sizes`` and ``activation`` (one text for what they share)."""
+    intro_start = mlp_doc.index("    A multi-layer perceptron trained")
+    intro_end = mlp_doc.index("    Parameters\n")
+    params_start = mlp_doc.index("    hidden_layer_sizes :")
+    params_end = mlp_doc.index("    penalty : str")
+    intro = """    Any network: ``module`` is your ``torch.nn.Module`` subclass (or a callable
+    returning a module), built anew at every fit, trained with ``optimizer`` (Adam by default) on
+    {loss} plus an input-space penalty. Inputs may be rows ``(n_samples, n_features)`` or images
+    and other arrays ``(n_samples, *input_shape)``; every penalty takes its norms over all input
+    dimensions. The other parameters are those of the MLP estimators, which are this estimator
+    with ``module=MLP``. ``clone``, ``get_params``, ``set_params``, a ``GridSearchCV`` over
+    ``module__*`` parameters, and pickle work as for any scikit-learn estimator.
+
+"""
+    params = """    module : nn.Module subclass or callable, default=MLP
+        The network, called as ``module(**kwargs)`` at every fit (not an instance: a fresh
+        module per fit is what makes ``clone`` and searches independent). ``kwargs`` are the
+        ``module__<name>`` parameters, plus, when its signature has them and no
+        ``module__<name>`` sets them, ``n_features`` (values per input row), ``input_shape``
+        (``X.shape[1:]``) and ``n_outputs`` ({outputs}), filled from the data. It must map a
+        batch ``(B, *input_shape)`` to ``(B, n_outputs)``, each row's outputs depending on that
+        row alone (no batch statistics) for the penalties' per-row maths to hold. A module whose
+        outputs do not fit ``y``, or that cannot take X's rows, is refused with a ``ValueError``
+        naming both shapes before any training.
+    module__<name> : any
+        Arguments of ``module``, routed as in skorch: ``module__channels=16``; searchable with
+        ``GridSearchCV(est, {{"module__channels": [8, 16]}})``.
+    optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
+        Built at every fit with the module's parameters, ``lr=learning_rate_init`` and the
+        ``optimizer__<name>`` parameters. Adam is fused, as for the MLP estimators, unless an
+        ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is refused (the rate is
+        ``learning_rate_init``), and so is ``optimizer__weight_decay`` for Adam and SGD (their
+        coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for decoupled decay).
+    optimizer__<name> : any
+        Arguments of ``optimizer``: ``optimizer__momentum=0.9`` with ``torch.optim.SGD``.
+"""
+    doc = mlp_doc[:intro_start] + intro + mlp_doc[intro_end:params_start] + params
+    doc += mlp_doc[params_end:]
+    features = "    n_features_in_ : int\n        Number of input features.\n"
+    assert features in doc
+    return doc.replace(features, """    n_features_in_ : int
+        ``X.shape[1]``, scikit-learn's convention: the features of a row, or the channels of an
+        image ``(n, channels, height, width)``; predict checks the whole row shape.
+""")
+
+
+NET_DOC = _net_doc(ESTIMATOR_DOC)

@@ -32,6 +32,15 @@ from .penalties import Penalty
 
 #: rows per forward pass when predicting
 PREDICT_BATCH_SIZE = 8192
+#: input values per forward pass when predicting: fewer rows when they are wide (images), so
+#: that a CNN's activations stay within a few hundred MB
+PREDICT_BATCH_VALUES = 2**20
+
+
+def predict_batch_size(x: torch.Tensor) -> int:
+    """Rows per forward pass when predicting ``x``: 8192, or fewer for wide rows."""
+    width = max(1, x[0].numel()) if len(x) else 1
+    return max(1, min(PREDICT_BATCH_SIZE, PREDICT_BATCH_VALUES // width))
 
 #: optimizers whose ``weight_decay`` adds ``weight_decay * W`` to the gradient (coupled L2)
 COUPLED_DECAY = (torch.optim.Adam, torch.optim.SGD)
@@ -178,6 +187,6 @@ class PenalizedNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, TensorDataset):
-            batch_size = self.batch_size if training else PREDICT_BATCH_SIZE
+            batch_size = self.batch_size if training else predict_batch_size(dataset.tensors[0])
             return InMemoryBatches(dataset.tensors, batch_size, shuffle=training)
         return super().get_iterator(dataset, training=training)

@@ -152,7 +152,8 @@ def load_mnist(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     Parameters
     ----------
     path : str or path-like
-        The folder holding the files of :data:`MNIST_FILES` (each may end in ``.gz``).
+        The folder holding the files of :data:`MNIST_FILES` (each may end in ``.gz``, and be
+        spelled with a dot before ``idx``: ``train-images.idx3-ubyte.gz``).
 
     Returns
     -------
@@ -170,9 +171,9 @@ def load_mnist(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     folder = Path(path)
     found, missing = {}, []
     for role, name in MNIST_FILES.items():
-        # LeCun's names, and the dotted ones some mirrors use (train-images.idx3-ubyte)
+        # LeCun's names, and the dotted spelling of some mirrors (train-images.idx3-ubyte)
         dotted = name.replace("-idx", ".idx")
-        candidates = [folder / f"{n}{gz}" for n in (name, dotted) for gz in ("", ".gz")]
+        candidates = [folder / n for n in (name, f"{name}.gz", dotted, f"{dotted}.gz")]
         present = [c for c in candidates if c.is_file()]
         if present:
             found[role] = present[0]

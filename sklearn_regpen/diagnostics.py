@@ -1,11 +1,14 @@
 """Diagnostics of a fitted model: input sensitivity, robustness to input noise and to attacks.
 
-Every function takes a fitted :class:`~sklearn_regpen.RegularizedMLPClassifier` or
-:class:`~sklearn_regpen.RegularizedMLPRegressor`, or a :class:`~sklearn.pipeline.Pipeline` whose
-last step is one. For a pipeline, ``X`` goes through the preceding steps' ``transform`` first and
-everything is measured **in the space the network sees**: derivatives are with respect to the
-transformed inputs, and noise standard deviations and attack radii are in transformed units (for
-a ``StandardScaler``, in standard deviations of each feature).
+Every function takes a fitted :class:`~sklearn_regpen.RegularizedMLPClassifier`,
+:class:`~sklearn_regpen.RegularizedMLPRegressor`, :class:`~sklearn_regpen.RegularizedNetClassifier`
+or :class:`~sklearn_regpen.RegularizedNetRegressor`, or a :class:`~sklearn.pipeline.Pipeline` whose
+last step is one. Inputs may be rows or, for the Net estimators, images and other N-D arrays:
+norms, noise and attack radii then run over all of a row's input dimensions. For a pipeline, ``X``
+goes through the preceding steps' ``transform`` first and everything is measured **in the space the
+network sees**: derivatives are with respect to the transformed inputs, and noise standard
+deviations and attack radii are in transformed units (for a ``StandardScaler``, in standard
+deviations of each feature).
 
 Notation as in the penalties: ``z`` the logits (classifier) or outputs (regressor), ``f`` what
 output-space penalties compare (probabilities ``softmax(z)``, or ``z``), ``J = df/dx``,
@@ -44,6 +47,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.func import grad
 
 from ._autodiff import (
+    extend_rows,
     fisher_factor,
     hessian_sq_norm,
     jacobian_and_outputs,
@@ -54,9 +58,8 @@ from ._autodiff import (
 from ._objective import data_loss
 from .estimators import (
     ACCEPT_SPARSE,
-    RegularizedMLPClassifier,
-    RegularizedMLPRegressor,
     _as_tensor,
+    _RegularizedEstimator,
     _torch_threads,
 )
 
@@ -93,19 +96,19 @@ class _Network:
     module: torch.nn.Module
     task: str
     device: torch.device
-    estimator: object  # the final RegularizedMLP*
+    estimator: object  # the final RegularizedMLP* or RegularizedNet*
 
 
 def _network(estimator) -> _Network:
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    if not isinstance(final, (RegularizedMLPClassifier, RegularizedMLPRegressor)):
+    if not isinstance(final, _RegularizedEstimator):
         raise TypeError(
-            "diagnostics need a fitted RegularizedMLPClassifier or RegularizedMLPRegressor, or a "
-            f"Pipeline ending in one; got {type(final).__name__}"
+            "diagnostics need a fitted RegularizedMLPClassifier, RegularizedMLPRegressor, "
+            "RegularizedNetClassifier or RegularizedNetRegressor, or a Pipeline ending in one; "
+            f"got {type(final).__name__}"
         )
     check_is_fitted(final)
-    task = "classification" if isinstance(final, RegularizedMLPClassifier) else "regression"
-    return _Network(final.net_.module_, task, torch.device(final.net_.device), final)
+    return _Network(final.net_.module_, final._task, torch.device(final.net_.device), final)
 
 
 def _inputs(estimator, net: _Network, X) -> torch.Tensor:
@@ -113,8 +116,14 @@ def _inputs(estimator, net: _Network, X) -> torch.Tensor:
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
     X = validate_data(
-        net.estimator, X, reset=False, accept_sparse=ACCEPT_SPARSE, dtype=(np.float32, np.float64)
+        net.estimator,
+        X,
+        reset=False,
+        accept_sparse=ACCEPT_SPARSE,
+        allow_nd=net.estimator._allow_nd,
+        dtype=(np.float32, np.float64),
     )
+    net.estimator._check_input_shape(X)
     return _as_tensor(X, torch.float32, net.device)
 
 
@@ -352,8 +361,9 @@ def noise_errors(
 def _project(delta: torch.Tensor, radius: float, norm: str) -> torch.Tensor:
     if norm == "linf":
         return delta.clamp(-radius, radius)
-    scale = (radius / delta.norm(dim=1, keepdim=True).clamp_min(1e-30)).clamp(max=1.0)
-    return delta * scale
+    norms = delta.flatten(1).norm(dim=1)
+    scale = (radius / norms.clamp_min(1e-30)).clamp(max=1.0)
+    return delta * extend_rows(scale, delta)
 
 
 def _ascent_direction(gradient: torch.Tensor, norm: str) -> torch.Tensor:
@@ -379,13 +389,14 @@ def _attack_batch(module, x, y, radius, attack, norm, n_steps, step_size, genera
         delta = (2 * torch.rand(x.shape, generator=generator, device=x.device) - 1) * radius
     else:  # a random direction at a uniformly drawn fraction of the radius
         direction = unit_rows(torch.randn(x.shape, generator=generator, device=x.device))
-        delta = direction * radius * torch.rand(len(x), 1, generator=generator, device=x.device)
+        fraction = torch.rand(len(x), generator=generator, device=x.device)
+        delta = direction * radius * extend_rows(fraction, x)
     delta = delta.to(x.dtype)
     best, best_loss = delta, torch.full((len(x),), -torch.inf, dtype=x.dtype, device=x.device)
     for step in range(n_steps + 1):
         gradient, losses = loss_gradient(x + delta)
         better = losses > best_loss
-        best = torch.where(better.unsqueeze(1), delta, best)
+        best = torch.where(extend_rows(better, delta), delta, best)
         best_loss = torch.where(better, losses, best_loss)
         if step < n_steps:
             delta = _project(delta + step_size * _ascent_direction(gradient, norm), radius, norm)

@@ -1,4 +1,11 @@
-"""``RegularizedMLPClassifier`` and ``RegularizedMLPRegressor``: the scikit-learn face.
+"""The estimators' shared machinery, and ``RegularizedMLPClassifier`` / ``RegularizedMLPRegressor``.
+
+``_RegularizedEstimator`` holds everything a fit does whatever the network is (validation,
+seeding, the transaction, the epoch loop, publishing); ``_Classifier`` and ``_Regressor`` hold
+what the task adds (labels or targets, scores, predictions). The MLP estimators are the case
+whose module is :class:`~sklearn_regpen.modules.MLP`, built from scikit-learn's parameter names
+(``hidden_layer_sizes``, ``activation``); ``nets.py`` has the case of any module
+(``RegularizedNetClassifier`` / ``RegularizedNetRegressor``, ``module__*`` and ``optimizer__*``).
 
 Design: composition, not inheritance. The estimators are thin scikit-learn-native classes
 (``BaseEstimator`` + ``ClassifierMixin``/``RegressorMixin``) that validate parameters and data,
@@ -13,6 +20,7 @@ divergence check are plain Python.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import warnings
 from contextlib import contextmanager
@@ -45,8 +53,8 @@ from ._loop import (
 from ._param_checks import Interval, StrOptions, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
-from ._training import FUSED_ADAM, PREDICT_BATCH_SIZE, PenalizedNet
-from .modules import ACTIVATIONS, MLP
+from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size
+from .modules import ACTIVATIONS, MLP, describe_input
 from .penalties import PENALTIES, make_penalty
 
 __all__ = [
@@ -237,24 +245,26 @@ class _Plan:
     n_outputs: int
     target_attrs: dict
     penalty: object
-    hidden: tuple
+    architecture: dict  # the module's architecture as asked, compared when a fit continues
     device: torch.device
     continuing: bool
     incremental: bool
 
 
-class _RegularizedMLP(BaseEstimator):
-    """Shared parameters, validation and training; subclasses set the task and the targets."""
+class _RegularizedEstimator(BaseEstimator):
+    """Shared parameters, validation and training, whatever the module; subclasses set the
+    module (``_check_architecture``, ``_module_factory``, ``_optimizer_factory``), the task and
+    the targets (``_Classifier``, ``_Regressor``)."""
 
     _task: str = ""
+    #: whether X may have more than two dimensions (images: ``(n, channels, height, width)``)
+    _allow_nd: bool = False
 
     # scikit-learn's HTML repr links each estimator to its page of the API reference
     _doc_link_module = "sklearn_regpen"
     _doc_link_template = API_PAGE_TEMPLATE
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
         "penalty": [StrOptions(set(PENALTIES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
@@ -274,51 +284,6 @@ class _RegularizedMLP(BaseEstimator):
         "verbose": ["verbose"],
         "penalty_options": [dict, None],
     }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        penalty="l2",
-        alpha=1e-4,
-        epsilon=0.1,
-        batch_size=200,
-        learning_rate="auto",
-        learning_rate_init=3e-3,
-        max_iter=500,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        warm_start=False,
-        semi_supervised=False,
-        random_state=None,
-        device="cpu",
-        n_threads="auto",
-        verbose=False,
-        penalty_options=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.penalty = penalty
-        self.alpha = alpha
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.semi_supervised = semi_supervised
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.penalty_options = penalty_options
 
     # -- penalty options, also routable skorch-style as ``penalty__<option>`` ----------------------
     def set_params(self, **params):
@@ -436,7 +401,11 @@ class _RegularizedMLP(BaseEstimator):
         try:
             plan = self._plan(X, y, incremental, classes, sample_weight)
             net, progress, interrupted = self._train(plan)
-            self._publish(net, progress, plan.target_attrs)
+            self._publish(net, progress, {
+                **plan.target_attrs,
+                "_input_shape": tuple(plan.X.shape[1:]),
+                "_fitted_architecture": plan.architecture,
+            })  # fmt: skip
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
@@ -456,17 +425,18 @@ class _RegularizedMLP(BaseEstimator):
         validate_params(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
-        hidden = self._check_hidden_layer_sizes()
+        architecture = self._check_architecture()
         _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         if continuing:
-            self._check_same_architecture(hidden, incremental)
+            self._check_same_architecture(architecture, incremental)
         X, y = validate_data(
             self,
             X,
             y,
             reset=not continuing,
             accept_sparse=ACCEPT_SPARSE,
+            allow_nd=self._allow_nd,
             dtype=(np.float32, np.float64),
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
@@ -484,55 +454,102 @@ class _RegularizedMLP(BaseEstimator):
             keep = weights > 0  # rows of weight 0 have no effect: not even on the batches
             X, targets, weights = X[keep], targets[keep], weights[keep]
         device = torch.device(self.net_.device) if continuing else _resolve_device(self.device)
-        return _Plan(X, targets, weights, n_outputs, target_attrs, penalty, hidden, device,
+        if continuing:
+            self._check_input_shape(X)
+        return _Plan(X, targets, weights, n_outputs, target_attrs, penalty, architecture, device,
                      continuing, incremental)  # fmt: skip
 
-    def _check_same_architecture(self, hidden, incremental: bool) -> None:
-        fitted = {
-            "hidden_layer_sizes": tuple(self.net_.module__hidden_layer_sizes),
-            "activation": self.net_.module__activation,
-        }
-        asked = {"hidden_layer_sizes": hidden, "activation": self.activation}
-        changed = [k for k in fitted if fitted[k] != asked[k]]
+    def _check_input_shape(self, X) -> None:
+        """Refuse rows of another shape than those the model was fitted on (N-D inputs; for
+        rows of features, ``validate_data`` has checked ``n_features_in_``)."""
+        fitted = getattr(self, "_input_shape", None)
+        if fitted is not None and tuple(X.shape[1:]) != fitted:
+            raise ValueError(
+                f"X has rows of shape {tuple(X.shape[1:])}, but {type(self).__name__} was fitted "
+                f"on rows of shape {fitted}"
+            )
+
+    def _check_same_architecture(self, asked: dict, incremental: bool) -> None:
+        fitted = self._fitted_architecture
+        changed = [k for k in {**fitted, **asked} if fitted.get(k) != asked.get(k)]
         if changed:
             how = "partial_fit" if incremental else "fit with warm_start=True"
-            details = ", ".join(f"{k}={fitted[k]!r} (now {asked[k]!r})" for k in changed)
+            def shown(params, k):
+                return repr(params[k]) if k in params else "unset"
+
+            details = ", ".join(f"{k}={shown(fitted, k)} (now {shown(asked, k)})" for k in changed)
             raise ValueError(
                 f"{how} continues the fitted network, whose {details} differ from the "
                 "parameters; set them back, or fit a new network (warm_start=False, or a fresh "
                 "estimator for partial_fit)"
             )
 
-    def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
-            )
-        return tuple(int(s) for s in sizes)
+    # -- the module and the optimizer -------------------------------------------------------------
+    def _check_architecture(self) -> dict:
+        """The module's architecture as the parameters ask for it (checked, before any data):
+        what a continued fit must find unchanged."""
+        raise NotImplementedError
 
-    def _build_net(self, n_features: int, n_outputs: int, hidden, device) -> PenalizedNet:
+    def _module_factory(self, input_shape: tuple, n_outputs: int):
+        """``(factory, kwargs)``: the module is ``factory(**kwargs)``, for rows of shape
+        ``input_shape`` and ``n_outputs`` outputs."""
+        raise NotImplementedError
+
+    def _optimizer_factory(self):
+        """``(optimizer class, kwargs)``; the learning rate is ``learning_rate_init``."""
+        raise NotImplementedError
+
+    def _build_net(self, plan: _Plan) -> PenalizedNet:
+        factory, module_kwargs = self._module_factory(tuple(plan.X.shape[1:]), plan.n_outputs)
+        optimizer, optimizer_kwargs = self._optimizer_factory()
         net = PenalizedNet(
-            MLP,
-            module__n_features=n_features,
-            module__n_outputs=n_outputs,
-            module__hidden_layer_sizes=hidden,
-            module__activation=self.activation,
+            factory,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=torch.nn.Identity,  # unused: the data loss is the objective's
-            optimizer=torch.optim.Adam,
-            # one fused update for all parameters: 0.6x the time of a plain step on the
-            # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
-            **({"optimizer__fused": True} if FUSED_ADAM else {}),
+            optimizer=optimizer,
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             lr=self.learning_rate_init,
             batch_size=self.batch_size,
             max_epochs=1,
             train_split=None,
             callbacks="disable",
-            device=device,
+            device=plan.device,
             penalty=None,
         )
         return net.initialize()
+
+    def _check_module_shapes(self, module: torch.nn.Module, plan: _Plan) -> None:
+        """Run the module on two rows of X (evaluation mode, no gradient, no training) and refuse
+        it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
+        classes or targets."""
+        n_rows = min(2, plan.X.shape[0])
+        x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
+        name = getattr(type(module), "__name__", "module")
+        training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(x)
+        except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            expects = describe_input(module)
+            raise ValueError(
+                f"the module ({name}) cannot take X's rows: X has shape {tuple(plan.X.shape)}, "
+                f"rows of shape {tuple(plan.X.shape[1:])}"
+                f"{f', while {expects}' if expects else ''}. The module raised: "
+                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            ) from None
+        finally:
+            module.train(training)
+        classifying = self._task == "classification"
+        what = "classes in y" if classifying else "targets in y"
+        each = "logit per class" if classifying else "output per target"
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs:
+            raise ValueError(
+                f"the module ({name}) returns outputs of shape {shape} for a batch of X of shape "
+                f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
+                f"(n_rows, {plan.n_outputs}), one {each}"
+            )
 
     def _train(self, plan: _Plan):
         """Train a new network, or a copy of the fitted one; return ``(net, progress,
@@ -546,7 +563,8 @@ class _RegularizedMLP(BaseEstimator):
             if plan.continuing:
                 net = copy.deepcopy(self.net_)
             else:
-                net = self._build_net(plan.X.shape[1], plan.n_outputs, plan.hidden, plan.device)
+                net = self._build_net(plan)
+            self._check_module_shapes(net.module_, plan)
             # a training step is about three forward passes' worth of work
             x_row = _as_tensor(plan.X[:1], torch.float32, plan.device)
             batch = min(self.batch_size, plan.X.shape[0])
@@ -585,7 +603,7 @@ class _RegularizedMLP(BaseEstimator):
 
         net.penalty = plan.penalty
         net.batch_size = min(self.batch_size, len(train_rows))
-        schedule, reason = resolve_learning_rate(self.learning_rate, X.shape[1])
+        schedule, reason = resolve_learning_rate(self.learning_rate, int(np.prod(X.shape[1:])))
         net.lr_schedule = None
         if not incremental:
             # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
@@ -664,8 +682,14 @@ class _RegularizedMLP(BaseEstimator):
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse=ACCEPT_SPARSE, dtype=(np.float32, np.float64)
+            self,
+            X,
+            reset=False,
+            accept_sparse=ACCEPT_SPARSE,
+            allow_nd=self._allow_nd,
+            dtype=(np.float32, np.float64),
         )
+        self._check_input_shape(X)
         _check_float32_range("X", X)
         x = _as_tensor(X, torch.float32, self.net_.device)
         with _torch_threads(self._predict_threads(x)):
@@ -673,7 +697,7 @@ class _RegularizedMLP(BaseEstimator):
 
     def _predict_threads(self, x: torch.Tensor) -> int | None:
         """Threads for forward passes over ``x`` (see ``n_threads``)."""
-        rows = min(len(x), PREDICT_BATCH_SIZE)
+        rows = min(len(x), predict_batch_size(x))
         return _threads(self.n_threads, self.net_.module_, x, rows, passes=1)
 
     def __sklearn_tags__(self):
@@ -684,7 +708,193 @@ class _RegularizedMLP(BaseEstimator):
         return tags
 
 
-class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
+class _RegularizedMLP(_RegularizedEstimator):
+    """The MLP case: the module is :class:`~sklearn_regpen.modules.MLP`, built from
+    scikit-learn's parameter names, trained with (fused) Adam."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        **_RegularizedEstimator._parameter_constraints,
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        epsilon=0.1,
+        batch_size=200,
+        learning_rate="auto",
+        learning_rate_init=3e-3,
+        max_iter=500,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        semi_supervised=False,
+        random_state=None,
+        device="cpu",
+        n_threads="auto",
+        verbose=False,
+        penalty_options=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.penalty = penalty
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
+        self.random_state = random_state
+        self.device = device
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.penalty_options = penalty_options
+
+    def _check_architecture(self) -> dict:
+        return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
+                "activation": self.activation}  # fmt: skip
+
+    def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _module_factory(self, input_shape, n_outputs):
+        return MLP, {
+            "n_features": math.prod(input_shape),
+            "n_outputs": n_outputs,
+            "hidden_layer_sizes": self._check_hidden_layer_sizes(),
+            "activation": self.activation,
+        }
+
+    def _optimizer_factory(self):
+        # one fused update for all parameters: 0.6x the time of a plain step on the
+        # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
+        return torch.optim.Adam, ({"fused": True} if FUSED_ADAM else {})
+
+
+class _Classifier:
+    """What a classifier adds to :class:`_RegularizedEstimator`: labels, classes, probabilities."""
+
+    _task = "classification"
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state.
+
+        ``classes`` (all labels that will ever appear) is required on the first call;
+        ``sample_weight`` as for :meth:`fit`. A call that fails leaves the model as it was.
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
+
+    def _encode_targets(self, y, classes, continuing):
+        unlabelled = self._unlabelled_rows(y)
+        labelled = y[~unlabelled]
+        if len(labelled) == 0:
+            raise ValueError("y has no labelled row: every label is -1 (unlabelled)")
+        check_classification_targets(labelled)
+        if continuing:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} differs from the classes of the first fit, "
+                    f"{self.classes_!r}"
+                )
+            classes = self.classes_
+        elif classes is not None:
+            classes = np.unique(classes)
+            if self.semi_supervised and np.isin(-1, classes):
+                raise ValueError(
+                    f"classes={classes!r} contains -1, which marks unlabelled rows when "
+                    "semi_supervised=True: it cannot also be a class"
+                )
+        else:
+            classes = np.unique(labelled)
+            if len(classes) < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in y; "
+                    f"got one class, {classes[0]!r}"
+                )
+        unknown = np.setdiff1d(labelled, classes)
+        if len(unknown):
+            raise ValueError(f"y contains labels not in classes_: {unknown!r}")
+        targets = np.full(len(y), -1, dtype=np.int64)
+        targets[~unlabelled] = np.searchsorted(classes, labelled)
+        return targets, len(classes), {"classes_": classes}
+
+    def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
+        class_weights = class_row_weights(
+            getattr(self, "class_weight", None),  # the Net classifier has no class_weight yet
+            y, ~self._unlabelled_rows(y), target_attrs["classes_"], incremental,
+        )  # fmt: skip
+        if class_weights is None:
+            return sample_weight
+        weights = class_weights if sample_weight is None else sample_weight * class_weights
+        if weights.sum() <= 0:
+            raise ValueError(
+                "sample_weight times class_weight is zero for every row: no row would count"
+            )
+        return weights
+
+    def _unlabelled_rows(self, y) -> np.ndarray:
+        """Rows marked -1 when ``semi_supervised`` (else none): scikit-learn's convention."""
+        if not self.semi_supervised or y.dtype.kind not in "iufO":
+            return np.zeros(len(y), dtype=bool)
+        return np.array([label == -1 for label in y], dtype=bool)
+
+    def _check_unlabelled(self, targets, penalty):
+        if penalty.needs_labels and (targets < 0).any():
+            needing_none = sorted(n for n, cls in PENALTIES.items() if not cls.needs_labels)
+            raise ValueError(
+                f"penalty={self.penalty!r} needs labels, but y has unlabelled rows (-1); "
+                f"use one that needs none: {needing_none}"
+            )
+
+    def _target_tensor(self, targets, device):
+        return _as_tensor(targets, torch.long, device)
+
+    def _score_outputs(self, outputs, targets, sample_weight=None):
+        labelled = targets >= 0
+        correct = outputs.argmax(axis=1)[labelled] == targets[labelled]
+        weights = None if sample_weight is None else sample_weight[labelled]
+        return float(np.average(correct, weights=weights))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably from the logits."""
+        logits = self._raw_outputs(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Most probable class of each row."""
+        winners = self._raw_outputs(X).argmax(axis=1)
+        return self.classes_[winners]
+
+
+class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
     __doc__ = ESTIMATOR_DOC.format(
         summary="Multi-layer perceptron classifier with an input-space regularizer.",
         loss="cross-entropy",
@@ -720,8 +930,6 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
     >>> clf.score(X, y) > 0.9
     True""",
     )
-
-    _task = "classification"
 
     _parameter_constraints: dict = {
         **_RegularizedMLP._parameter_constraints,
@@ -777,105 +985,64 @@ class RegularizedMLPClassifier(ClassifierMixin, _RegularizedMLP):
         )
         self.class_weight = class_weight
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state.
 
-        ``classes`` (all labels that will ever appear) is required on the first call;
-        ``sample_weight`` as for :meth:`fit`. A call that fails leaves the model as it was.
-        """
-        if not hasattr(self, "net_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(
-            X, y, incremental=True, classes=classes, sample_weight=sample_weight
-        )
+class _Regressor:
+    """What a regressor adds to :class:`_RegularizedEstimator`: targets, R^2, predictions."""
+
+    _task = "regression"
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state;
+        ``sample_weight`` as for :meth:`fit`. A call that fails leaves the model as it was."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _encode_targets(self, y, classes, continuing):
-        unlabelled = self._unlabelled_rows(y)
-        labelled = y[~unlabelled]
-        if len(labelled) == 0:
-            raise ValueError("y has no labelled row: every label is -1 (unlabelled)")
-        check_classification_targets(labelled)
-        if continuing:
-            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError(
-                    f"classes={classes!r} differs from the classes of the first fit, "
-                    f"{self.classes_!r}"
-                )
-            classes = self.classes_
-        elif classes is not None:
-            classes = np.unique(classes)
-            if self.semi_supervised and np.isin(-1, classes):
-                raise ValueError(
-                    f"classes={classes!r} contains -1, which marks unlabelled rows when "
-                    "semi_supervised=True: it cannot also be a class"
-                )
-        else:
-            classes = np.unique(labelled)
-            if len(classes) < 2:
-                raise ValueError(
-                    "The classifier needs samples of at least 2 classes in y; "
-                    f"got one class, {classes[0]!r}"
-                )
-        unknown = np.setdiff1d(labelled, classes)
-        if len(unknown):
-            raise ValueError(f"y contains labels not in classes_: {unknown!r}")
-        targets = np.full(len(y), -1, dtype=np.int64)
-        targets[~unlabelled] = np.searchsorted(classes, labelled)
-        return targets, len(classes), {"classes_": classes}
-
-    def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
-        class_weights = class_row_weights(
-            self.class_weight, y, ~self._unlabelled_rows(y), target_attrs["classes_"], incremental
+        if self.semi_supervised:
+            raise ValueError(
+                "semi_supervised=True is for the classifier: regression targets "
+                "have no unlabelled marker"
+            )
+        _check_float32_range("y", y)
+        targets = np.asarray(y, dtype=np.float64)
+        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
+        if continuing and n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} outputs; the fitted model has {self.n_outputs_}")
+        return (
+            targets.reshape(len(targets), n_outputs),
+            n_outputs,
+            {
+                "n_outputs_": n_outputs,
+                "_y_ndim": targets.ndim,
+            },
         )
-        if class_weights is None:
-            return sample_weight
-        weights = class_weights if sample_weight is None else sample_weight * class_weights
-        if weights.sum() <= 0:
-            raise ValueError(
-                "sample_weight times class_weight is zero for every row: no row would count"
-            )
-        return weights
 
-    def _unlabelled_rows(self, y) -> np.ndarray:
-        """Rows marked -1 when ``semi_supervised`` (else none): scikit-learn's convention."""
-        if not self.semi_supervised or y.dtype.kind not in "iufO":
-            return np.zeros(len(y), dtype=bool)
-        return np.array([label == -1 for label in y], dtype=bool)
-
-    def _check_unlabelled(self, targets, penalty):
-        if penalty.needs_labels and (targets < 0).any():
-            needing_none = sorted(n for n, cls in PENALTIES.items() if not cls.needs_labels)
-            raise ValueError(
-                f"penalty={self.penalty!r} needs labels, but y has unlabelled rows (-1); "
-                f"use one that needs none: {needing_none}"
-            )
+    def _scale_targets(self, targets, target_attrs, sample_weight, continuing):
+        if continuing:  # warm_start and partial_fit keep the first fit's scaling
+            mean, scale = self.y_mean_, self.y_scale_
+        elif getattr(self, "normalize_y", False):  # the Net regressor has no normalize_y yet
+            mean, scale = standardization(targets, sample_weight)
+        else:
+            mean, scale = np.zeros(targets.shape[1]), np.ones(targets.shape[1])
+        return (targets - mean) / scale, {**target_attrs, "y_mean_": mean, "y_scale_": scale}
 
     def _target_tensor(self, targets, device):
-        return _as_tensor(targets, torch.long, device)
+        return _as_tensor(targets, torch.float32, device)
 
     def _score_outputs(self, outputs, targets, sample_weight=None):
-        labelled = targets >= 0
-        correct = outputs.argmax(axis=1)[labelled] == targets[labelled]
-        weights = None if sample_weight is None else sample_weight[labelled]
-        return float(np.average(correct, weights=weights))
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
-        return np.exp(self.predict_log_proba(X))
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably from the logits."""
-        logits = self._raw_outputs(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return float(r2_score(targets, outputs, sample_weight=sample_weight))
 
     def predict(self, X):
-        """Most probable class of each row."""
-        winners = self._raw_outputs(X).argmax(axis=1)
-        return self.classes_[winners]
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) like ``y`` in fit."""
+        outputs = self._raw_outputs(X) * self.y_scale_ + self.y_mean_
+        return outputs.ravel() if self._y_ndim == 1 else outputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
-class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
+class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
     __doc__ = ESTIMATOR_DOC.format(
         summary="Multi-layer perceptron regressor with an input-space regularizer.",
         loss="half the squared error",
@@ -917,8 +1084,6 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
     >>> reg.score(X, y) > 0.9
     True""",
     )
-
-    _task = "regression"
 
     _parameter_constraints: dict = {
         **_RegularizedMLP._parameter_constraints,
@@ -973,53 +1138,3 @@ class RegularizedMLPRegressor(RegressorMixin, _RegularizedMLP):
             penalty_options=penalty_options,
         )
         self.normalize_y = normalize_y
-
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``X``, ``y``, continuing from the current weights and optimizer state;
-        ``sample_weight`` as for :meth:`fit`. A call that fails leaves the model as it was."""
-        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
-
-    def _encode_targets(self, y, classes, continuing):
-        if self.semi_supervised:
-            raise ValueError(
-                "semi_supervised=True is for the classifier: regression targets "
-                "have no unlabelled marker"
-            )
-        _check_float32_range("y", y)
-        targets = np.asarray(y, dtype=np.float64)
-        n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
-        if continuing and n_outputs != self.n_outputs_:
-            raise ValueError(f"y has {n_outputs} outputs; the fitted model has {self.n_outputs_}")
-        return (
-            targets.reshape(len(targets), n_outputs),
-            n_outputs,
-            {
-                "n_outputs_": n_outputs,
-                "_y_ndim": targets.ndim,
-            },
-        )
-
-    def _scale_targets(self, targets, target_attrs, sample_weight, continuing):
-        if continuing:  # warm_start and partial_fit keep the first fit's scaling
-            mean, scale = self.y_mean_, self.y_scale_
-        elif self.normalize_y:
-            mean, scale = standardization(targets, sample_weight)
-        else:
-            mean, scale = np.zeros(targets.shape[1]), np.ones(targets.shape[1])
-        return (targets - mean) / scale, {**target_attrs, "y_mean_": mean, "y_scale_": scale}
-
-    def _target_tensor(self, targets, device):
-        return _as_tensor(targets, torch.float32, device)
-
-    def _score_outputs(self, outputs, targets, sample_weight=None):
-        return float(r2_score(targets, outputs, sample_weight=sample_weight))
-
-    def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) like ``y`` in fit."""
-        outputs = self._raw_outputs(X) * self.y_scale_ + self.y_mean_
-        return outputs.ravel() if self._y_ndim == 1 else outputs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags

@@ -208,7 +208,7 @@ def test_bad_input_is_refused(clf, reg, blobs, regression_data):
     X, y = blobs
     with pytest.raises(NotFittedError):
         dg.sensitivity(RegularizedMLPClassifier(), X)
-    with pytest.raises(TypeError, match="RegularizedMLPClassifier or RegularizedMLPRegressor"):
+    with pytest.raises(TypeError, match="RegularizedMLPRegressor, RegularizedNetClassifier or"):
         dg.sensitivity(LogisticRegression().fit(X, y), X)
     with pytest.raises(ValueError, match="features"):
         dg.sensitivity(clf, X[:, :4])

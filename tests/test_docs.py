@@ -116,10 +116,16 @@ def test_public_modules_declare_a_static_all():
 
 
 def test_estimators_html_repr_links_to_their_api_page():
-    from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
+    from sklearn_regpen import (
+        RegularizedMLPClassifier,
+        RegularizedMLPRegressor,
+        RegularizedNetClassifier,
+        RegularizedNetRegressor,
+    )
     from sklearn_regpen._links import API_PAGE_TEMPLATE
 
-    for cls in (RegularizedMLPClassifier, RegularizedMLPRegressor):
+    for cls in (RegularizedMLPClassifier, RegularizedMLPRegressor, RegularizedNetClassifier,
+                RegularizedNetRegressor):  # fmt: skip
         page = f"api/generated/sklearn_regpen.{cls.__name__}.html"
         assert API_PAGE_TEMPLATE.format(estimator_name=cls.__name__).endswith(page)
         link = cls()._get_doc_link()

@@ -1,0 +1,273 @@
+"""``RegularizedNetClassifier`` and ``RegularizedNetRegressor``: any torch module, skorch-style.
+
+The module is a parameter: an ``nn.Module`` subclass, or any callable returning a module, built
+anew at every fit from ``module__<name>`` parameters, as skorch does; the optimizer likewise
+(``optimizer``, ``optimizer__<name>``). Everything else (penalties, validation, the
+transactional fit, early stopping, ``warm_start``, ``partial_fit``, seeding, devices) is the
+machinery of the MLP estimators, shared through ``estimators._RegularizedEstimator``; an MLP
+estimator is this estimator with ``module=MLP``.
+
+skorch-style parameters in ``**kwargs``: scikit-learn's ``get_params`` reads the ``__init__``
+signature, which cannot list them, so :meth:`_RegularizedNet.get_params` adds them and
+:meth:`_RegularizedNet.set_params` takes them, and ``clone`` (which rebuilds an estimator from
+``get_params(deep=False)``) round-trips them. They are kept in one private dict rather than as
+attributes, so that ``__init__`` sets no attribute that is not a parameter of its signature
+(scikit-learn's ``check_no_attributes_set_in_init``, which skorch's nets fail).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+
+from ._docs import NET_DOC, _penalty_lines
+from ._training import COUPLED_DECAY, FUSED_ADAM
+from .estimators import _Classifier, _Regressor, _RegularizedEstimator
+from .modules import MLP
+
+__all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
+
+#: the prefixes ``**kwargs`` and ``set_params`` route, as in skorch
+PREFIXES = ("module__", "optimizer__")
+
+#: the module arguments the estimator fills from the data when the module's signature has them
+#: and no ``module__<name>`` sets them
+DATA_ARGUMENTS = ("n_features", "input_shape", "n_outputs")
+
+
+def _signature_names(factory) -> set[str]:
+    try:
+        return set(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return set()
+
+
+class _RegularizedNet(_RegularizedEstimator):
+    """The case of any module: ``module`` and ``optimizer``, with their prefixed parameters."""
+
+    _allow_nd = True
+
+    _parameter_constraints: dict = {
+        **_RegularizedEstimator._parameter_constraints,
+        "module": "no_validation",  # checked in _check_architecture, with a clearer message
+        "optimizer": "no_validation",
+    }
+
+    def __init__(
+        self,
+        module=MLP,
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        epsilon=0.1,
+        optimizer=torch.optim.Adam,
+        batch_size=200,
+        learning_rate="auto",
+        learning_rate_init=3e-3,
+        max_iter=500,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        semi_supervised=False,
+        random_state=None,
+        device="cpu",
+        n_threads="auto",
+        verbose=False,
+        penalty_options=None,
+        **kwargs,
+    ):
+        self.module = module
+        self.penalty = penalty
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
+        self.random_state = random_state
+        self.device = device
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.penalty_options = penalty_options
+        # checked in fit, as every parameter (scikit-learn's rule: __init__ and set_params
+        # store, never raise)
+        self._prefixed = dict(kwargs)
+
+    # -- skorch-style parameters ----------------------------------------------------------------
+    def _check_prefixed(self) -> None:
+        bad = [k for k in self._prefixed if not k.startswith(PREFIXES) or k in PREFIXES]
+        if bad:
+            close = difflib.get_close_matches(bad[0], self._get_param_names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{type(self).__name__} got unknown parameter(s) {bad}: besides its own "
+                f"parameters it takes module__<name> and optimizer__<name> only.{hint}"
+            )
+
+    def get_params(self, deep=True):
+        """Parameters of the estimator: those of ``__init__``, then every ``module__<name>`` and
+        ``optimizer__<name>`` set, as skorch's ``NeuralNet.get_params`` does."""
+        params = super().get_params(deep=deep)
+        params.update(vars(self).get("_prefixed", {}))
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``module__<name>`` and ``optimizer__<name>`` keys set the module's and
+        the optimizer's arguments (used from the next ``fit``), ``penalty__<option>`` one entry
+        of ``penalty_options``."""
+        # besides the signature's names and penalty__<option>, every key is kept here and
+        # checked in fit (so set_params, like __init__, never raises on a name)
+        own = set(self._get_param_names())
+
+        def kept_here(key):
+            return key.startswith(PREFIXES) or (key not in own and "__" not in key)
+
+        prefixed = {k: params.pop(k) for k in list(params) if kept_here(k)}
+        super().set_params(**params)
+        if prefixed:  # a new dict: a snapshot of vars(self) keeps the old one
+            self._prefixed = {**self._prefixed, **prefixed}
+        return self
+
+    def __getattr__(self, name):
+        # est.module__hidden reads the parameter, as on a skorch net
+        if name.startswith(PREFIXES) and name in vars(self).get("_prefixed", {}):
+            return vars(self)["_prefixed"][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _params_for(self, prefix: str) -> dict:
+        return {k[len(prefix) :]: v for k, v in self._prefixed.items() if k.startswith(prefix)}
+
+    # -- the module and the optimizer -----------------------------------------------------------
+    def _check_architecture(self) -> dict:
+        self._check_prefixed()
+        module = self.module
+        if isinstance(module, torch.nn.Module) or not callable(module):
+            raise ValueError(
+                "module must be an nn.Module subclass or a callable returning a module (the "
+                "estimator builds a fresh one at every fit, with the module__* parameters); got "
+                f"{module!r}" + (
+                    f": pass the class, {type(module).__name__}, not an instance"
+                    if isinstance(module, torch.nn.Module) else ""
+                )
+            )  # fmt: skip
+        optimizer = self.optimizer
+        if not callable(optimizer) or isinstance(optimizer, torch.optim.Optimizer):
+            raise ValueError(
+                "optimizer must be a torch.optim.Optimizer subclass (or a callable taking the "
+                f"parameters and keyword arguments), such as torch.optim.Adam; got {optimizer!r}"
+            )
+        options = self._params_for("optimizer__")
+        if "lr" in options:
+            raise ValueError(
+                "optimizer__lr: the learning rate is learning_rate_init (which "
+                "learning_rate='adaptive' lowers); set that instead"
+            )
+        if "weight_decay" in options and optimizer in COUPLED_DECAY:
+            raise ValueError(
+                f"optimizer__weight_decay with {optimizer.__name__}: its coupled decay is "
+                "penalty='l2' (alpha is the decay); for decoupled decay use "
+                "optimizer=torch.optim.AdamW"
+            )
+        return {"module": module, **{k: v for k, v in self._prefixed.items()
+                                     if k.startswith("module__")}}  # fmt: skip
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # and more: images (n, channels, height, width)
+        return tags
+
+    def _module_factory(self, input_shape, n_outputs):
+        user = self._params_for("module__")
+        known = _signature_names(self.module)
+        from_data = {
+            "n_features": math.prod(input_shape),
+            "input_shape": tuple(input_shape),
+            "n_outputs": n_outputs,
+        }
+        filled = {k: v for k, v in from_data.items() if k in known and k not in user}
+        return self.module, {**filled, **user}
+
+    def _optimizer_factory(self):
+        options = self._params_for("optimizer__")
+        if self.optimizer is torch.optim.Adam and FUSED_ADAM:
+            # as for the MLP estimators: one fused update, unless the user chose how
+            if not {"fused", "foreach", "capturable", "differentiable"} & set(options):
+                options = {"fused": True, **options}
+        return self.optimizer, options
+
+
+_NET_EXAMPLE = """    >>> import torch
+    >>> from torch import nn
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_regpen import {name}
+    >>> class TinyCNN(nn.Module):
+    ...     def __init__(self, n_outputs, channels=4):
+    ...         super().__init__()
+    ...         self.layers = nn.Sequential(
+    ...             nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...             nn.Linear(channels * 64, n_outputs))
+    ...     def forward(self, x):
+    ...         return self.layers(x)
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = (X / 16).reshape(-1, 1, 8, 8)          # images: (n, channels, height, width)
+    {example}"""
+
+
+class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
+    __doc__ = NET_DOC.format(
+        summary="Classifier training your own torch module with an input-space regularizer.",
+        loss="cross-entropy",
+        outputs="one logit per class",
+        f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
+        penalties=_penalty_lines(),
+        alpha_units="",
+        task_parameters="",
+        score_name="accuracy",
+        semi_supervised="""Rows whose label is ``-1`` are unlabelled: the data loss uses the
+        labelled rows, the penalty all rows (as for ``RegularizedMLPClassifier``).""",
+        attributes="""    classes_ : ndarray of shape (n_classes,)
+        Class labels.""",
+        examples=_NET_EXAMPLE.format(
+            name="RegularizedNetClassifier",
+            example=""">>> clf = RegularizedNetClassifier(TinyCNN, module__channels=8,
+    ...     penalty="jacobian", alpha=0.01, tol=0.05, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True""",
+        ),
+    )
+
+
+class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
+    __doc__ = NET_DOC.format(
+        summary="Regressor training your own torch module with an input-space regularizer.",
+        loss="half the squared error",
+        outputs="one output per target",
+        f_meaning="the raw outputs ``z``",
+        penalties=_penalty_lines(),
+        alpha_units="",
+        task_parameters="",
+        score_name="R^2",
+        semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
+        attributes="""    n_outputs_ : int
+        Number of targets.""",
+        examples=_NET_EXAMPLE.format(
+            name="RegularizedNetRegressor",
+            example=""">>> reg = RegularizedNetRegressor(TinyCNN, penalty="c2c", alpha=1.0,
+    ...     tol=0.05, random_state=0).fit(X, y / 9)
+    >>> reg.predict(X[:2]).shape
+    (2,)""",
+        ),
+    )
