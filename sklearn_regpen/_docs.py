@@ -190,3 +190,34 @@ def _net_doc(mlp_doc: str) -> str:
 
 
 NET_DOC = _net_doc(ESTIMATOR_DOC)
+
+
+#: the classifiers' ``class_weight`` parameter (MLP and Net), for their docstrings
+CLASS_WEIGHT_DOC = """    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as scikit-learn defines them
+        (``sklearn.utils.class_weight.compute_class_weight``): a dict ``{label: weight}`` (classes
+        not in it weigh 1), or ``"balanced"``, ``n / (n_classes * n_c)`` for a class of ``n_c``
+        of the ``n`` labelled rows of the ``y`` given to ``fit``. Each row's class weight
+        multiplies its ``sample_weight``, so it weights the data loss, the penalty's term and the
+        early-stopping score (with ``"balanced"``, a balanced accuracy). Unlabelled rows weigh 1.
+        ``partial_fit`` takes a dict only (its batches do not show the class frequencies)."""
+
+#: the regressors' ``normalize_y`` parameter (MLP and Net), for their docstrings
+NORMALIZE_Y_DOC = """    normalize_y : bool, default=True
+        Standardize the targets inside ``fit`` (subtract the mean, divide by the standard
+        deviation, per output, weighted by ``sample_weight`` when given; a constant target keeps
+        scale 1) and invert at ``predict``, so that the fit, and R^2, do not depend on the units
+        of ``y`` (the name is scikit-learn's ``GaussianProcessRegressor``'s; pytabkit calls it
+        ``normalize_output``). The network, the data loss (half the squared error), the penalty's
+        term, ``loss_curve_`` and the early-stopping split all work in standardized units;
+        ``epsilon`` is an input-space size and does not change meaning, while ``alpha`` is
+        relative to a target of unit variance. Continuing fits (``warm_start``, ``partial_fit``)
+        keep the first fit's scaling. False trains on ``y`` as given, as scikit-learn's
+        ``MLPRegressor`` does."""
+
+#: what ``alpha`` means with standardized targets (the regressors)
+NORMALIZED_ALPHA_DOC = """
+        With ``normalize_y=True`` (the default) the data loss and the output-space penalties
+        (``jacobian``, ``c2c``, ``c2c_adversarial``, ``vat``, ``double_backprop``, ...) are
+        measured on standardized targets: ``alpha`` weighs them in units of the target's
+        standard deviation, so a value means the same whatever the units of ``y``."""

@@ -40,7 +40,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._docs import ESTIMATOR_DOC, _penalty_lines
+from ._docs import (
+    CLASS_WEIGHT_DOC,
+    ESTIMATOR_DOC,
+    NORMALIZE_Y_DOC,
+    NORMALIZED_ALPHA_DOC,
+    _penalty_lines,
+)
 from ._links import API_PAGE_TEMPLATE
 from ._loop import (
     Progress,
@@ -843,7 +849,7 @@ class _Classifier:
 
     def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
         class_weights = class_row_weights(
-            getattr(self, "class_weight", None),  # the Net classifier has no class_weight yet
+            self.class_weight,
             y, ~self._unlabelled_rows(y), target_attrs["classes_"], incremental,
         )  # fmt: skip
         if class_weights is None:
@@ -910,14 +916,7 @@ class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
         Re-examined for issue 16 (user guide, "Defaults and why"): 0.1 had the best mean accuracy
         on 12 of the 14 choose tables (+0.7 points) but lost 0.2 points on the 14 confirm
         tables, so the default stays scikit-learn's 1e-4.""",
-        task_parameters="""    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, as scikit-learn defines them
-        (``sklearn.utils.class_weight.compute_class_weight``): a dict ``{{label: weight}}`` (classes
-        not in it weigh 1), or ``"balanced"``, ``n / (n_classes * n_c)`` for a class of ``n_c``
-        of the ``n`` labelled rows of the ``y`` given to ``fit``. Each row's class weight
-        multiplies its ``sample_weight``, so it weights the data loss, the penalty's term and the
-        early-stopping score (with ``"balanced"``, a balanced accuracy). Unlabelled rows weigh 1.
-        ``partial_fit`` takes a dict only (its batches do not show the class frequencies).""",
+        task_parameters=CLASS_WEIGHT_DOC,
         attributes="""    classes_ : ndarray of shape (n_classes,)
         Class labels.""",
         examples="""    >>> from sklearn.datasets import load_iris
@@ -1019,7 +1018,7 @@ class _Regressor:
     def _scale_targets(self, targets, target_attrs, sample_weight, continuing):
         if continuing:  # warm_start and partial_fit keep the first fit's scaling
             mean, scale = self.y_mean_, self.y_scale_
-        elif getattr(self, "normalize_y", False):  # the Net regressor has no normalize_y yet
+        elif self.normalize_y:
             mean, scale = standardization(targets, sample_weight)
         else:
             mean, scale = np.zeros(targets.shape[1]), np.ones(targets.shape[1])
@@ -1051,22 +1050,8 @@ class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
         penalties=_penalty_lines(),
         score_name="R^2",
         semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
-        alpha_units="""
-        With ``normalize_y=True`` (the default) the data loss and the output-space penalties
-        (``jacobian``, ``c2c``, ``c2c_adversarial``, ``vat``, ``double_backprop``, ...) are
-        measured on standardized targets: ``alpha`` weighs them in units of the target's
-        standard deviation, so a value means the same whatever the units of ``y``.""",
-        task_parameters="""    normalize_y : bool, default=True
-        Standardize the targets inside ``fit`` (subtract the mean, divide by the standard
-        deviation, per output, weighted by ``sample_weight`` when given; a constant target keeps
-        scale 1) and invert at ``predict``, so that the fit, and R^2, do not depend on the units
-        of ``y`` (the name is scikit-learn's ``GaussianProcessRegressor``'s; pytabkit calls it
-        ``normalize_output``). The network, the data loss (half the squared error), the penalty's
-        term, ``loss_curve_`` and the early-stopping split all work in standardized units;
-        ``epsilon`` is an input-space size and does not change meaning, while ``alpha`` is
-        relative to a target of unit variance. Continuing fits (``warm_start``, ``partial_fit``)
-        keep the first fit's scaling. False trains on ``y`` as given, as scikit-learn's
-        ``MLPRegressor`` does.""",
+        alpha_units=NORMALIZED_ALPHA_DOC,
+        task_parameters=NORMALIZE_Y_DOC,
         attributes="""    n_outputs_ : int
         Number of targets.
     y_mean_ : ndarray of shape (n_outputs,)

@@ -24,7 +24,14 @@ import math
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ._docs import NET_DOC, _penalty_lines
+from ._docs import (
+    CLASS_WEIGHT_DOC,
+    NET_DOC,
+    NORMALIZE_Y_DOC,
+    NORMALIZED_ALPHA_DOC,
+    _penalty_lines,
+)
+from ._param_checks import StrOptions
 from ._training import COUPLED_DECAY, FUSED_ADAM
 from .estimators import _Classifier, _Regressor, _RegularizedEstimator
 from .modules import MLP
@@ -107,6 +114,21 @@ class _RegularizedNet(_RegularizedEstimator):
         self._prefixed = dict(kwargs)
 
     # -- skorch-style parameters ----------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        """The parameters of every ``__init__`` up the class hierarchy (the task classes add
+        ``class_weight`` or ``normalize_y`` and pass the rest on as ``**kwargs``)."""
+        names = set()
+        for klass in cls.__mro__:
+            init = vars(klass).get("__init__")
+            if init is None or klass is object:
+                continue
+            for param in inspect.signature(init).parameters.values():
+                if param.name != "self" and param.kind not in (param.VAR_KEYWORD,
+                                                                param.VAR_POSITIONAL):
+                    names.add(param.name)
+        return sorted(names)
+
     def _check_prefixed(self) -> None:
         bad = [k for k in self._prefixed if not k.startswith(PREFIXES) or k in PREFIXES]
         if bad:
@@ -234,7 +256,7 @@ class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
         f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
         penalties=_penalty_lines(),
         alpha_units="",
-        task_parameters="",
+        task_parameters=CLASS_WEIGHT_DOC,
         score_name="accuracy",
         semi_supervised="""Rows whose label is ``-1`` are unlabelled: the data loss uses the
         labelled rows, the penalty all rows (as for ``RegularizedMLPClassifier``).""",
@@ -249,6 +271,15 @@ class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
         ),
     )
 
+    _parameter_constraints: dict = {
+        **_RegularizedNet._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(self, module=MLP, *, class_weight=None, **kwargs):
+        super().__init__(module, **kwargs)
+        self.class_weight = class_weight
+
 
 class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
     __doc__ = NET_DOC.format(
@@ -257,8 +288,8 @@ class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
         outputs="one output per target",
         f_meaning="the raw outputs ``z``",
         penalties=_penalty_lines(),
-        alpha_units="",
-        task_parameters="",
+        alpha_units=NORMALIZED_ALPHA_DOC,
+        task_parameters=NORMALIZE_Y_DOC,
         score_name="R^2",
         semi_supervised="""Only the classifier has unlabelled rows; True raises ``ValueError``.""",
         attributes="""    n_outputs_ : int
@@ -271,3 +302,12 @@ class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
     (2,)""",
         ),
     )
+
+    _parameter_constraints: dict = {
+        **_RegularizedNet._parameter_constraints,
+        "normalize_y": ["boolean"],
+    }
+
+    def __init__(self, module=MLP, *, normalize_y=True, **kwargs):
+        super().__init__(module, **kwargs)
+        self.normalize_y = normalize_y

@@ -165,22 +165,26 @@ def test_warm_start_partial_fit_and_predict_check_the_shapes(images):
     assert part.n_iter_ == 2
 
 
-@pytest.mark.parametrize("penalty", ["l2", "jacobian"])
-def test_the_mlp_estimator_is_the_net_estimator_with_an_mlp_module(blobs, penalty):
+@pytest.mark.parametrize(
+    "penalty, class_weight", [("l2", None), ("jacobian", None), ("l2", "balanced")]
+)
+def test_the_mlp_estimator_is_the_net_estimator_with_an_mlp_module(blobs, penalty, class_weight):
     X, y = blobs
+    X, y = (X[40:], y[40:]) if class_weight else (X, y)  # unequal classes for the weights
     params = dict(penalty=penalty, alpha=0.01, max_iter=10, learning_rate_init=0.01,
-                  random_state=0)  # fmt: skip
+                  random_state=0, class_weight=class_weight)  # fmt: skip
     mlp = RegularizedMLPClassifier(hidden_layer_sizes=(16,), activation="tanh", **params)
     net = RegularizedNetClassifier(module__hidden_layer_sizes=(16,), module__activation="tanh",
                                    **params)  # fmt: skip
     np.testing.assert_array_equal(mlp.fit(X, y).predict_proba(X), net.fit(X, y).predict_proba(X))
 
 
-def test_the_regressor_is_the_mlp_regressor_with_an_mlp_module(regression_data):
+@pytest.mark.parametrize("normalize_y", [True, False])
+def test_the_regressor_is_the_mlp_regressor_with_an_mlp_module(regression_data, normalize_y):
     X, y = regression_data
-    params = dict(max_iter=10, learning_rate_init=0.01, random_state=0)
-    # the Net regressor has no normalize_y yet: it trains on y as given
-    mlp = RegularizedMLPRegressor(hidden_layer_sizes=(16,), normalize_y=False, **params).fit(X, y)
+    y = 1000 * y + 1e4  # units where normalize_y matters
+    params = dict(max_iter=10, learning_rate_init=0.01, random_state=0, normalize_y=normalize_y)
+    mlp = RegularizedMLPRegressor(hidden_layer_sizes=(16,), **params).fit(X, y)
     net = RegularizedNetRegressor(module__hidden_layer_sizes=(16,), **params).fit(X, y)
     np.testing.assert_array_equal(mlp.predict(X), net.predict(X))
 
