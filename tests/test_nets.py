@@ -212,3 +212,16 @@ def test_early_stopping_sample_weight_and_unlabelled_rows_on_images(images):
     clf = RegularizedNetClassifier(DigitCNN, penalty="vat", alpha=1.0, epsilon=0.5,
                                    semi_supervised=True, **FAST).fit(X, semi)  # fmt: skip
     assert clf.classes_.tolist() == list(range(10))
+
+
+def test_signature_and_repr_show_every_parameter_once():
+    """The task classes add one parameter each and pass the rest on: their signature lists all of
+    them with their defaults, so the repr shows only what was set, as scikit-learn's does."""
+    import inspect
+
+    names = list(inspect.signature(RegularizedNetClassifier.__init__).parameters)
+    assert names[:3] == ["self", "module", "penalty"] and "class_weight" in names
+    assert "normalize_y" in inspect.signature(RegularizedNetRegressor.__init__).parameters
+    est = RegularizedNetClassifier(alpha=0.5, module__channels=4)
+    assert repr(est) == "RegularizedNetClassifier(alpha=0.5, module__channels=4)"
+    assert repr(RegularizedNetRegressor()) == "RegularizedNetRegressor()"
