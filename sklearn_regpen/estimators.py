@@ -20,6 +20,7 @@ divergence check are plain Python.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 import warnings
@@ -257,12 +258,44 @@ class _Plan:
     incremental: bool
 
 
+def _full_signature(cls) -> inspect.Signature:
+    """The parameters of every ``__init__`` up the hierarchy, as one signature.
+
+    The task classes (the classifiers, the regressors) add their one parameter
+    (``class_weight``, ``normalize_y``) and pass the rest on as ``**kwargs``; with this
+    signature on their ``__init__`` (set by ``_RegularizedEstimator.__init_subclass__``),
+    scikit-learn's ``get_params``, ``clone`` and repr, IDEs and the API pages see every parameter
+    and its default, written once.
+    """
+    params, var_keyword = {}, None
+    for klass in reversed(cls.__mro__):
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        for param in inspect.signature(init).parameters.values():
+            if param.kind is param.VAR_KEYWORD:
+                # the class's own **kwargs only passes the rest on; a base's takes them (Net)
+                var_keyword = param if klass is not cls else var_keyword
+            elif param.kind is not param.VAR_POSITIONAL:
+                params[param.name] = param
+    return inspect.Signature([*params.values(), *([var_keyword] if var_keyword else [])])
+
+
 class _RegularizedEstimator(BaseEstimator):
     """Shared parameters, validation and training, whatever the module; subclasses set the
     module (``_check_architecture``, ``_module_factory``, ``_optimizer_factory``), the task and
     the targets (``_Classifier``, ``_Regressor``)."""
 
     _task: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls).get("__init__")
+        if own is not None:
+            full = _full_signature(cls)
+            if set(full.parameters) - set(inspect.signature(own).parameters):
+                own.__signature__ = full  # it passes some on as **kwargs: show them
+
     #: whether X may have more than two dimensions (images: ``(n, channels, height, width)``)
     _allow_nd: bool = False
 
@@ -935,53 +968,9 @@ class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        penalty="l2",
-        alpha=1e-4,
-        epsilon=0.1,
-        batch_size=200,
-        learning_rate="auto",
-        learning_rate_init=3e-3,
-        max_iter=500,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        warm_start=False,
-        semi_supervised=False,
-        random_state=None,
-        device="cpu",
-        n_threads="auto",
-        verbose=False,
-        penalty_options=None,
-        class_weight=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            penalty=penalty,
-            alpha=alpha,
-            epsilon=epsilon,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            warm_start=warm_start,
-            semi_supervised=semi_supervised,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-            penalty_options=penalty_options,
-        )
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, class_weight=None,
+                 **kwargs):  # fmt: skip
+        super().__init__(hidden_layer_sizes, activation, **kwargs)
         self.class_weight = class_weight
 
 
@@ -1075,51 +1064,7 @@ class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
         "normalize_y": ["boolean"],
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        penalty="l2",
-        alpha=1e-4,
-        epsilon=0.1,
-        batch_size=200,
-        learning_rate="auto",
-        learning_rate_init=3e-3,
-        max_iter=500,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        warm_start=False,
-        semi_supervised=False,
-        random_state=None,
-        device="cpu",
-        n_threads="auto",
-        verbose=False,
-        penalty_options=None,
-        normalize_y=True,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            penalty=penalty,
-            alpha=alpha,
-            epsilon=epsilon,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            warm_start=warm_start,
-            semi_supervised=semi_supervised,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-            penalty_options=penalty_options,
-        )
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, normalize_y=True,
+                 **kwargs):  # fmt: skip
+        super().__init__(hidden_layer_sizes, activation, **kwargs)
         self.normalize_y = normalize_y

@@ -53,26 +53,6 @@ def _signature_names(factory) -> set[str]:
         return set()
 
 
-def _full_signature(cls) -> inspect.Signature:
-    """The parameters of every ``__init__`` up the hierarchy, as one signature.
-
-    The task classes add their one parameter (``class_weight``, ``normalize_y``) and pass the
-    rest on as ``**kwargs``; with this signature on their ``__init__``, scikit-learn's
-    ``get_params``, ``clone`` and repr, and the API pages, see every parameter and its default.
-    """
-    params, var_keyword = {}, None
-    for klass in reversed(cls.__mro__):
-        init = vars(klass).get("__init__")
-        if init is None or klass is object:
-            continue
-        for param in inspect.signature(init).parameters.values():
-            if param.kind is param.VAR_KEYWORD:
-                var_keyword = param
-            elif param.kind is not param.VAR_POSITIONAL:
-                params[param.name] = param
-    return inspect.Signature([*params.values(), *([var_keyword] if var_keyword else [])])
-
-
 class _RegularizedNet(_RegularizedEstimator):
     """The case of any module: ``module`` and ``optimizer``, with their prefixed parameters."""
 
@@ -134,11 +114,6 @@ class _RegularizedNet(_RegularizedEstimator):
         self._prefixed = dict(kwargs)
 
     # -- skorch-style parameters ----------------------------------------------------------------
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "__init__" in vars(cls):
-            cls.__init__.__signature__ = _full_signature(cls)
-
     def _check_prefixed(self) -> None:
         bad = [k for k in self._prefixed if not k.startswith(PREFIXES) or k in PREFIXES]
         if bad:

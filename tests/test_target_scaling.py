@@ -88,8 +88,9 @@ def test_a_failed_fit_restores_the_scaling(data, monkeypatch):
 
 
 def test_the_estimators_share_every_other_default():
-    """Each estimator's ``__init__`` spells out the shared parameters (scikit-learn reads them
-    from the signature); they must stay those of the base class."""
+    """Each estimator's ``__init__`` adds its one parameter and passes the rest on; its signature
+    (which scikit-learn, IDEs and the docs read) lists the base class's parameters with their
+    defaults, and no ``**kwargs``."""
     import inspect
 
     from sklearn_regpen.estimators import (
@@ -102,5 +103,6 @@ def test_the_estimators_share_every_other_default():
                 if n != "self"}  # fmt: skip
 
     shared = defaults(_RegularizedMLP)
+    assert "kwargs" not in shared
     assert defaults(RegularizedMLPClassifier) == {**shared, "class_weight": None}
     assert defaults(RegularizedMLPRegressor) == {**shared, "normalize_y": True}
