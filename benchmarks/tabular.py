@@ -35,7 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._report import RESULTS, Report, markdown_table
+from sklearn_regpen.search import EnsembleSearchCV
+
+from ._report import RESULTS, Report, markdown_table, pyplot
 from .tabular_split import CHOOSE, CONFIRM, describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +73,7 @@ METHODS = [
     # issue 16
     "RegularizedMLP (0.x defaults)",
     "RegularizedMLP top-3 search",
+    "RegularizedMLP ensemble search",
 ]
 ISSUE7_METHODS = METHODS[:6]  # run when --methods is not given
 #: the defaults before issue 16, spelled out
@@ -78,6 +81,16 @@ PREVIOUS_DEFAULTS = {"learning_rate_init": 3e-3, "max_iter": 500, "alpha": 1e-4}
 #: not fitted: the best single candidate of each "RegularizedMLP top-3 search" fit (the plain
 #: 8-candidate search on the same folds), its CPU time that of the search less the two extra refits
 DERIVED = "RegularizedMLP search (top-1 of the top-3 run)"
+#: not fitted either: other ways to combine the fold models of each "RegularizedMLP ensemble
+#: search" fit (every candidate on every inner fold), at the same CPU time; compared on the choose
+#: set to pick what ``EnsembleSearchCV`` does
+ENSEMBLE_VARIANTS = {
+    "log_loss": "ensemble, greedy on log loss (EnsembleSearchCV default)",
+    "accuracy": "ensemble, greedy on accuracy",
+    "uniform": "ensemble, all 8 candidates, equal weights",
+    "top1": "ensemble, best candidate's fold models",
+    "top3": "ensemble, best 3 candidates' fold models",
+}
 #: --set: the tables of issue 7 (15) or issue 16's confirm set (14, benchmarks/tabular_split.py)
 SETS = {"issue7": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
@@ -136,6 +149,9 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
         "RegularizedMLP top-3 search": lambda: RegularizedMLPClassifier(
             random_state=SEED, n_threads=1, **short
         ),
+        "RegularizedMLP ensemble search": lambda: RegularizedMLPClassifier(
+            random_state=SEED, n_threads=1, **short
+        ),
     }
     pipe = Pipeline([("prep", make_preprocessor(X)), ("model", models[method]())])
     if not method.endswith("search"):
@@ -150,7 +166,48 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
     grid = grid[:2] if quick else grid
     if method == "RegularizedMLP top-3 search":
         return TopCandidatesSearchCV(pipe, grid, top_k=2 if quick else 3, cv=inner, n_jobs=1)
+    if method == "RegularizedMLP ensemble search":
+        return _KeepsFoldModels(pipe, grid, cv=inner, n_jobs=1)
     return GridSearchCV(pipe, grid, cv=inner, n_jobs=1, error_score="raise")
+
+
+class _KeepsFoldModels(EnsembleSearchCV):
+    """``EnsembleSearchCV`` that also keeps every fold model, for :func:`ensemble_variants`."""
+
+    def _fit_candidates(self, *args):
+        self.all_fits_ = super()._fit_candidates(*args)
+        return self.all_fits_
+
+
+def ensemble_variants(model, X_test, y_test, y_train) -> dict:
+    """Test accuracy of each way in ``ENSEMBLE_VARIANTS`` to weight ``model``'s fold models."""
+    from sklearn_regpen.search import ensemble_weights
+
+    n_candidates = len(model.candidate_params_)
+    n_folds = len(model.all_fits_) // n_candidates
+    proba = np.array([
+        np.mean([
+            model.all_fits_[c * n_folds + k][0].predict_proba(X_test) for k in range(n_folds)
+        ], axis=0)
+        for c in range(n_candidates)
+    ])  # fmt: skip
+    labels = model.classes_[model.oof_predictions_.argmax(axis=2)]
+    accuracy = (labels == y_train).mean(axis=1)
+    order = np.argsort(-np.asarray(accuracy), kind="stable")  # top-k by accuracy, as before
+    top = np.zeros(n_candidates)
+    top[order[:3]] = 1 / 3
+    weights = {
+        "log_loss": model.weights_,
+        "accuracy": ensemble_weights(model.oof_predictions_, y_train, scoring="accuracy",
+                                     classes=model.classes_),  # fmt: skip
+        "uniform": np.full(n_candidates, 1 / n_candidates),
+        "top1": np.eye(n_candidates)[order[0]],
+        "top3": top,
+    }
+    return {
+        key: float(np.mean(model.classes_[np.tensordot(w, proba, 1).argmax(axis=1)] == y_test))
+        for key, w in weights.items()
+    }
 
 
 def _product(grid: dict) -> list[tuple]:
@@ -168,15 +225,21 @@ def _hash_files(paths) -> str:
     return digest.hexdigest()[:12]
 
 
-#: package modules that do not change what a fit computes (the grids are in the fingerprint)
-NOT_FITTING = {"__main__.py", "_dask.py", "search.py", "tables.py", "datasets.py"}
+#: package modules that do not change what a single fit computes (the grids are in the
+#: fingerprint; the search modules count for the searches, below)
+NOT_FITTING = {"__main__.py", "_dask.py", "search.py", "_ensemble.py", "tables.py", "datasets.py"}
+SEARCH_CODE = ("search.py", "_ensemble.py")
 
 
 def code_hashes() -> dict:
     """Source hashes: the preprocessing (every method) and the estimator code (ours)."""
     package = ROOT / "sklearn_regpen"
     ours = [p for p in package.rglob("*.py") if p.name not in NOT_FITTING]
-    return {"prep": _hash_files([package / "tables.py"]), "package": _hash_files(ours)}
+    return {
+        "prep": _hash_files([package / "tables.py"]),
+        "package": _hash_files(ours),
+        "search": _hash_files([package / name for name in SEARCH_CODE]),
+    }
 
 
 def fingerprint(method: str, quick: bool, hashes: dict) -> str:
@@ -184,6 +247,8 @@ def fingerprint(method: str, quick: bool, hashes: dict) -> str:
     spec = repr(build(method, X, quick).get_params(deep=True)) + hashes["prep"]
     if method.startswith("RegularizedMLP"):
         spec += hashes["package"]
+    if method.startswith("RegularizedMLP") and method.endswith("search"):
+        spec += hashes["search"]
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
@@ -214,11 +279,16 @@ def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         accuracy = float(model.score(X.iloc[test], y[test]))
     result = {"accuracy": accuracy, "fit_wall_s": wall, "fit_cpu_s": cpu}
-    if hasattr(model, "estimators_"):  # the top-k search: its best candidate alone as well
+    if hasattr(model, "refit_times_"):  # the top-k search: its best candidate alone as well
         extra = sum(model.refit_times_[1:])
         result["top1_accuracy"] = float(model.estimators_[0].score(X.iloc[test], y[test]))
         result["top1_fit_wall_s"] = wall - extra
         result["top1_fit_cpu_s"] = cpu * (1 - extra / wall)
+    if hasattr(model, "all_fits_"):
+        result["variants"] = ensemble_variants(model, X.iloc[test], y[test], y[train])
+        result["weights"] = {
+            repr(p): float(w) for p, w in zip(model.candidate_params_, model.weights_) if w > 0
+        }
     if hasattr(model, "best_params_"):
         result["best_params"] = {
             k.removeprefix("model__"): repr(v) for k, v in model.best_params_.items()
@@ -345,6 +415,29 @@ def render(per_dataset, overall, complete, methods, results, fold_ids) -> list[t
     return sections
 
 
+def cost_figure(overall: dict, methods, title: str):
+    """Mean accuracy and fit CPU time (log scale) side by side, one bar per method, best on top;
+    the ensemble's other weightings are left out (they share its CPU time)."""
+    plt = pyplot()
+    shown = sorted((m for m in methods if m not in ENSEMBLE_VARIANTS.values()),
+                   key=lambda m: overall[m]["accuracy"])  # fmt: skip
+    colors = ["tab:red" if m.startswith("RegularizedMLP") else "tab:blue" for m in shown]
+    fig, (acc_ax, cpu_ax) = plt.subplots(1, 2, figsize=(9, 0.4 * len(shown) + 1.2), sharey=True)
+    accuracy = [overall[m]["accuracy"] for m in shown]
+    acc_ax.barh(shown, accuracy, color=colors)
+    acc_ax.set_xlim(min(accuracy) - 0.01, max(accuracy) + 0.01)
+    for i, value in enumerate(accuracy):
+        acc_ax.text(value, i, f" {value:.4f}", va="center", fontsize=8)
+    acc_ax.set_xlabel("mean test accuracy")
+    cpu = [max(overall[m]["fit_cpu_s"], 0.1) for m in shown]
+    cpu_ax.barh(shown, cpu, color=colors)
+    cpu_ax.set_xscale("log")
+    cpu_ax.set_xlabel("fit time, CPU s summed over cells (log)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--quick", action="store_true", help="3 small tables, 2 folds, short fits")
@@ -428,6 +521,12 @@ def main(argv=None) -> int:
                     "fit_cpu_s": r["top1_fit_cpu_s"], "best_params": r["best_params"],
                     "commit": r["commit"],
                 }
+    if "RegularizedMLP ensemble search" in methods:
+        for key, label in ENSEMBLE_VARIANTS.items():
+            methods = [*methods, label]
+            for (d, f, m), r in list(results.items()):
+                if m == "RegularizedMLP ensemble search":
+                    results[(d, f, label)] = {**r, "accuracy": r["variants"][key]}
     per_dataset, overall, complete = summarize(results, datasets, methods, fold_ids)
     report.cached(0 if args.report_only else len(tasks), len(results))
     commits = sorted({r["commit"] for r in results.values()})
@@ -451,6 +550,10 @@ def main(argv=None) -> int:
     )
     for heading, body in render(per_dataset, overall, complete, methods, results, fold_ids):
         report.add(heading, body)
+    if complete and any(m.endswith("search") for m in methods):
+        caption = f"{len(complete)} tables x {len(fold_ids)} folds; ours red, scikit-learn blue"
+        fig = cost_figure(overall, methods, f"{report.title}\n{caption}")
+        report.figure(f"{name}.png", fig, "Mean accuracy against fit CPU time")
     path = report.write(args.out / f"{name}.md")
     print(path.read_text())
     return 0

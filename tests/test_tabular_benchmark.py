@@ -31,6 +31,21 @@ def test_quick_run_writes_the_table_and_reuses_its_cache(tmp_path, capsys):
     assert "tasks to run" not in capsys.readouterr().out
 
 
+def test_quick_ensemble_search_reports_its_weightings_and_a_figure(tmp_path):
+    methods = "RegularizedMLP,RegularizedMLP ensemble search"
+    assert tabular.main(["--quick", "--methods", methods, "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tabular_quick.md").read_text()
+    for name in tabular.ENSEMBLE_VARIANTS.values():
+        assert f"| {name} | " in text
+    assert (tmp_path / "tabular_quick.png").stat().st_size > 10_000
+    cache = json.loads((tmp_path / "tabular_quick_cache.json").read_text())
+    ensemble = [r for key, r in cache.items() if "ensemble" in key]
+    assert len(ensemble) == 3 * 2
+    for r in ensemble:  # the model's own weights are the default weighting
+        assert r["variants"]["log_loss"] == r["accuracy"]
+        assert sum(r["weights"].values()) == pytest.approx(1)
+
+
 def test_summary_ranks_ties_and_counts_wins():
     results = {
         ("a", 0, "m1"): {"accuracy": 0.9, "fit_wall_s": 1.0, "fit_cpu_s": 1.0},
