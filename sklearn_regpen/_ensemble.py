@@ -207,6 +207,12 @@ def _scorer(stand_in, scoring):
     return check_scoring(stand_in, scoring=scoring)
 
 
+def _oof_score(predictions, y, scoring, classes) -> float:
+    """``scoring`` (None: :func:`ensemble_weights`' default) of out-of-fold predictions."""
+    stand_in = _OutOfFold(predictions, classes)
+    return float(_scorer(stand_in, scoring)(stand_in, np.arange(len(y)), y))
+
+
 def ensemble_weights(predictions, y, *, scoring=None, size=25, classes=None):
     """Greedy ensemble selection (Caruana et al., 2004) on out-of-fold predictions.
 
@@ -305,10 +311,13 @@ class EnsembleSearchCV(_WeightedAverage):
     param_grid : dict or list of dict
         As for ``GridSearchCV``.
     ensemble_size : int, default=25
-        Rounds of greedy selection; the weights are multiples of ``1 / ensemble_size``.
+        Rounds of greedy selection; the weights are multiples of ``1 / k`` for the length
+        ``k <= ensemble_size`` of the best-scoring prefix of picks.
     cv : int, cross-validation generator or iterable, default=None
-        As for ``GridSearchCV``; None means 3 folds, shuffled with ``random_state`` and
-        stratified for a classifier. Each fold's model stays in the ensemble.
+        As for ``GridSearchCV``, but the folds must hold out every row exactly once (``KFold``,
+        ``StratifiedKFold``, ``GroupKFold``; not ``ShuffleSplit``); None means 3 folds, shuffled
+        with ``random_state`` and stratified for a classifier. Each fold's model stays in the
+        ensemble.
     scoring : str, callable or None, default=None
         The scorer the selection maximizes on out-of-fold predictions, and that ranks the
         candidates alone; None is the log loss (``"neg_log_loss"``) for a classifier, which
@@ -366,37 +375,36 @@ class EnsembleSearchCV(_WeightedAverage):
         target = np.asarray(y)
         classes = np.unique(target) if self._is_classifier() else None
         splits = list(self._folds(target).split(X, target))
+        held_out = np.concatenate([test for _, test in splits])
+        if len(held_out) != len(target) or len(np.unique(held_out)) != len(target):
+            raise ValueError(
+                "cv must hold out every row exactly once (KFold-like folds), so that each "
+                f"candidate predicts every row once; its {len(splits)} folds hold out "
+                f"{len(np.unique(held_out))} distinct rows of {len(target)}, "
+                f"{len(held_out)} in all"
+            )
         fits = self._fit_candidates(X, y, fit_params, candidates, splits, classes)
-        n_rows, n_folds = len(target), len(splits)
-        first = fits[0][1]
-        oof = np.zeros((len(candidates), n_rows, *first.shape[1:]))
-        covered = np.zeros(n_rows, dtype=bool)
+        n_folds = len(splits)
+        oof = np.zeros((len(candidates), len(target), *fits[0][1].shape[1:]))
         for i, (_, predictions) in enumerate(fits):
-            test = splits[i % n_folds][1]
-            oof[i // n_folds, test] = predictions
-            covered[test] = True
-        if not covered.all():
-            raise ValueError("cv must give every row a held-out fold (a partition of the rows)")
+            oof[i // n_folds, splits[i % n_folds][1]] = predictions
         self.candidate_params_ = candidates
         self.oof_predictions_ = oof
-        self.classes_ = classes
         self.candidate_scores_ = np.array(
-            [self._oof_score(p, target) for p in oof]
+            [_oof_score(p, target, self.scoring, classes) for p in oof]
         )
         best = int(np.argmax(np.nan_to_num(self.candidate_scores_, nan=-np.inf)))
         self.best_params_, self.best_score_ = candidates[best], float(self.candidate_scores_[best])
         self.weights_ = ensemble_weights(oof, target, scoring=self.scoring,
                                          size=self.ensemble_size, classes=classes)  # fmt: skip
-        self.ensemble_score_ = self._oof_score(np.tensordot(self.weights_, oof, 1), target)
-        self.estimators_, self.member_weights_ = [], []
-        for i, (model, _) in enumerate(fits):
-            weight = self.weights_[i // n_folds]
-            if weight > 0:
-                self.estimators_.append(model)
-                self.member_weights_.append(weight / n_folds)
-        self.member_weights_ = np.array(self.member_weights_)
-        if classes is None:
-            del self.classes_
+        ensemble = np.tensordot(self.weights_, oof, 1)
+        self.ensemble_score_ = _oof_score(ensemble, target, self.scoring, classes)
+        chosen = [(model, self.weights_[i // n_folds] / n_folds) for i, (model, _) in
+                  enumerate(fits) if self.weights_[i // n_folds] > 0]  # fmt: skip
+        self.estimators_ = [model for model, _ in chosen]
+        self.member_weights_ = np.array([weight for _, weight in chosen])
+        if classes is not None:
+            self.classes_ = classes
         return self
 
     def _fit_candidates(self, X, y, fit_params, candidates, splits, classes):
@@ -408,7 +416,3 @@ class EnsembleSearchCV(_WeightedAverage):
             for params in candidates
             for train, test in splits
         )
-
-    def _oof_score(self, predictions, y):
-        stand_in = _OutOfFold(predictions, self.classes_)
-        return float(_scorer(stand_in, self.scoring)(stand_in, np.arange(len(y)), y))

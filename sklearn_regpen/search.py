@@ -1,8 +1,12 @@
-"""Ready-made search spaces over ``penalty``, ``alpha`` and ``epsilon``.
+"""Ready-made search spaces over ``penalty``, ``alpha`` and ``epsilon``, and searches that
+average their candidates.
 
 Each penalty declares the range where its knobs matter (``alpha_range``, ``epsilon_range`` on the
 penalty class, for standardized inputs); :func:`param_grid` spreads values log-evenly over them, so
-a grid compares penalties at strengths that mean something for each.
+a grid compares penalties at strengths that mean something for each. :data:`TABULAR_GRID` is 8
+candidates for tables, and :func:`tabular_search` the search to run them with.
+:class:`TopCandidatesSearchCV` (refit and average the best few) and :class:`EnsembleSearchCV` (a
+greedy ensemble of every candidate's fold models) take any grid.
 """
 
 from __future__ import annotations
@@ -115,6 +119,11 @@ def tabular_grid(prefix: str = "") -> list[dict]:
 def tabular_search(estimator, prefix: str = "", top_k: int = 3, n_jobs=None):
     """The ready-made search for a table: :data:`TABULAR_GRID` scored on 3 shuffled folds,
     the ``top_k`` best candidates refitted and averaged (:class:`TopCandidatesSearchCV`).
+
+    On 13 of issue 16's confirm tables (folds 0-4) it scored 1.1 points above
+    ``MLPClassifier()`` and 1.6 above scikit-learn's own 8-candidate MLP search, at 0.70x that
+    search's CPU time, and level with the untuned default; :class:`EnsembleSearchCV`, better on
+    the choose tables, was 0.35 points below it there (user guide, "Tables").
 
     Parameters
     ----------

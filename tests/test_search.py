@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, log_loss, r2_score
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    cross_val_predict,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -167,3 +173,20 @@ def test_ensemble_regression_and_bad_parameters(regression_data):
     for bad in (0, 2.5, None):
         with pytest.raises(ValueError, match="ensemble_size"):
             EnsembleSearchCV(RegularizedMLPRegressor(**FAST), GRID, ensemble_size=bad).fit(X, y)
+
+
+def test_folds_that_do_not_hold_out_every_row_once_are_refused_before_any_fit(blobs):
+    X, y = blobs
+
+    class Counting(RegularizedMLPClassifier):
+        fits = 0
+
+        def fit(self, X, y, **kwargs):
+            Counting.fits += 1
+            return super().fit(X, y, **kwargs)
+
+    half = np.arange(len(y) // 2)
+    for folds in (ShuffleSplit(3, test_size=0.2, random_state=0), [(half, half)]):
+        with pytest.raises(ValueError, match="hold out every row exactly once"):
+            EnsembleSearchCV(Counting(**FAST), GRID, cv=folds).fit(X, y)
+    assert Counting.fits == 0
