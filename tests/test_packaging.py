@@ -53,7 +53,8 @@ def test_wheel_and_sdist_carry_the_licence_and_the_version(dist):
     assert not [n for n in names if n.startswith(("tests/", "docs/", "benchmarks/"))]
     with tarfile.open(sdist) as archive:
         members = archive.getnames()
-    assert f"sklearn_regpen-{version}/LICENSE" in members
+    for name in ("LICENSE", "README.md", "CHANGELOG.md", "CITATION.cff", "CONTRIBUTING.md"):
+        assert f"sklearn_regpen-{version}/{name}" in members
 
 
 def test_installed_wheel_runs_the_readme_example(dist, tmp_path):
