@@ -21,15 +21,14 @@ choose tables, unless one within 0.2 points of it loses less on its worst table 
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._cells import fit_and_score, load_cache, run_missing, with_preprocessing
 from ._report import RESULTS, Report, markdown_table
-from .tabular import code_hashes, git_commit, load_cache, load_table, run_parallel, save_cache
+from .tabular import code_hashes, git_commit, load_table
 from .tabular import folds as outer_folds
 from .tabular_split import CHOOSE, DEV_ROWS, describe
 
@@ -61,17 +60,11 @@ def fold_ids(dataset: str) -> list[int]:
 
 
 def run_one(dataset, fold, setting, quick):
-    import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import Pipeline
-    from threadpoolctl import threadpool_limits
 
     from sklearn_regpen import RegularizedMLPClassifier
-    from sklearn_regpen.tables import make_preprocessor
 
-    torch.set_num_threads(1)
     X, y = load_table(dataset)
     train, test = outer_folds(y, [fold])[0]
     params = SETTINGS[setting]
@@ -84,14 +77,9 @@ def run_one(dataset, fold, setting, quick):
         model = RegularizedMLPClassifier(
             random_state=0, n_threads=1, **{**PREVIOUS, **params, **short}
         )
-    pipe = Pipeline([("prep", make_preprocessor(X)), ("model", model)])
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        cpu = time.process_time()
-        pipe.fit(X.iloc[train], y[train])
-        cpu = time.process_time() - cpu
-        accuracy = float(pipe.score(X.iloc[test], y[test]))
-    return {"accuracy": accuracy, "fit_cpu_s": cpu, "epochs": int(getattr(model, "n_iter_", 0))}
+    result = fit_and_score(with_preprocessing(model, X), X, y, train, test)
+    return {"accuracy": result["score"], "fit_cpu_s": result["fit_cpu_s"],
+            "epochs": int(getattr(model, "n_iter_", 0))}  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -124,15 +112,16 @@ def main(argv=None) -> int:
         return f"{d}|{f}|{s}|{params!r}|{version if ours else 'sklearn'}"
 
     cells = [(d, f, s) for d in datasets for f in folds[d] for s in settings]
-    tasks = [c for c in cells if key(*c) not in cache]
-    if tasks:
-        print(f"{len(tasks)} tasks to run", flush=True)
-        jobs = run_parallel(lambda d, f, s: run_one(d, f, s, args.quick), tasks, args.jobs)
-        for done, (t, result) in enumerate(jobs, start=1):
-            cache[key(*t)] = {**result, "commit": commit}
-            save_cache(cache_path, cache)
-            print(f"[{done}/{len(tasks)}] {t}: {result['accuracy']:.4f}, "
-                  f"{result['fit_cpu_s']:.1f} CPU s", flush=True)  # fmt: skip
+    fitted = run_missing(
+        cells,
+        key,
+        lambda d, f, s: run_one(d, f, s, args.quick),
+        cache_path,
+        cache,
+        commit=commit,
+        jobs=args.jobs,
+        describe=lambda r: f"{r['accuracy']:.4f}, {r['fit_cpu_s']:.1f} CPU s",
+    )
 
     acc = pd.DataFrame(
         {
@@ -157,7 +146,7 @@ def main(argv=None) -> int:
             f"{gap.mean():+.4f}", f"{gap.min():+.4f} ({gap.idxmin()})",
             f"{ranks[s]:.2f}", f"{epochs[s]:.0f}", f"{cpu[s]:.0f}",
         ])  # fmt: skip
-    report.cached(len(tasks), len(cells))
+    report.cached(fitted, len(cells))
     report.add(
         "## Setup",
         f"{describe()} Fitted here: {', '.join(datasets)} (folds {folds}); "

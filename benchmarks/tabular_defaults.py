@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._cells import fit_and_score, load_cache, run_missing, with_preprocessing
 from ._report import RESULTS, Report, markdown_table
 from .tabular import DATASETS as BENCHMARK_DATASETS
-from .tabular import code_hashes, git_commit, load_cache, load_table, run_parallel, save_cache
+from .tabular import code_hashes, git_commit, load_table
 from .tabular import folds as outer_folds
 
 DATASETS = BENCHMARK_DATASETS[:10]  # the ten smaller tables (bands ... wisconsin)
@@ -70,16 +69,10 @@ SETTINGS = {
 
 
 def run_one(dataset, fold, setting, quick):
-    import torch
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import Pipeline
-    from threadpoolctl import threadpool_limits
 
     from sklearn_regpen import RegularizedMLPClassifier
-    from sklearn_regpen.tables import make_preprocessor
 
-    torch.set_num_threads(1)
     X, y = load_table(dataset)
     train, test = outer_folds(y, [fold])[0]
     params = SETTINGS[setting]
@@ -88,14 +81,9 @@ def run_one(dataset, fold, setting, quick):
         model = MLPClassifier(random_state=0, **short)
     else:
         model = RegularizedMLPClassifier(random_state=0, n_threads=1, **{**params, **short})
-    pipe = Pipeline([("prep", make_preprocessor(X)), ("model", model)])
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        cpu = time.process_time()
-        pipe.fit(X.iloc[train], y[train])
-        cpu = time.process_time() - cpu
-        accuracy = float(pipe.score(X.iloc[test], y[test]))
-    return {"accuracy": accuracy, "fit_cpu_s": cpu, "epochs": int(pipe[-1].n_iter_)}
+    result = fit_and_score(with_preprocessing(model, X), X, y, train, test)
+    return {"accuracy": result["score"], "fit_cpu_s": result["fit_cpu_s"],
+            "epochs": int(model.n_iter_)}  # fmt: skip
 
 
 def _standard_error(differences: pd.Series) -> float:
@@ -130,15 +118,17 @@ def main(argv=None) -> int:
     def key(d, f, s):
         return f"{d}|{f}|{s}|{SETTINGS[s]!r}|{version}"
 
-    tasks = [
-        (d, f, s) for d in datasets for f in fold_ids for s in settings if key(d, f, s) not in cache
-    ]
-    if tasks:
-        jobs = run_parallel(lambda d, f, s: run_one(d, f, s, args.quick), tasks, args.jobs)
-        for done, (t, result) in enumerate(jobs, start=1):
-            cache[key(*t)] = {**result, "commit": commit}
-            save_cache(cache_path, cache)
-            print(f"[{done}/{len(tasks)}] {t}: {result['accuracy']:.4f}", flush=True)
+    cells = [(d, f, s) for d in datasets for f in fold_ids for s in settings]
+    fitted = run_missing(
+        cells,
+        key,
+        lambda d, f, s: run_one(d, f, s, args.quick),
+        cache_path,
+        cache,
+        commit=commit,
+        jobs=args.jobs,
+        describe=lambda r: f"{r['accuracy']:.4f}",
+    )
 
     acc = pd.DataFrame(
         {
@@ -170,7 +160,7 @@ def main(argv=None) -> int:
         for s in sorted(settings, key=lambda s: -acc[s].mean())
     ]
     cells = list(itertools.product(datasets, fold_ids, settings))
-    report.cached(len(tasks), len(cells))
+    report.cached(fitted, len(cells))
     report.add(
         "## Setup",
         f"Datasets: {', '.join(datasets)}; folds {list(fold_ids)} of "

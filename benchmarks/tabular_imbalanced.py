@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import re
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._cells import fit_and_score, load_cache, run_missing, with_preprocessing
 from ._report import RESULTS, Report, markdown_table
-from .tabular import code_hashes, git_commit, load_cache, run_parallel, save_cache
+from .tabular import code_hashes, git_commit
 
 EXCLUDED_FAMILIES = {"iris", "led", "pima", "segment", "vehicle", "vowel", "wisconsin"}
 MAX_ROWS, MIN_MINORITY, N_SPLITS = 1000, 10, 5
@@ -67,19 +66,13 @@ def select_tables() -> list[str]:
 
 
 def run_one(dataset, fold, method, quick):
-    import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import StratifiedKFold
     from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import Pipeline
-    from threadpoolctl import threadpool_limits
 
     from sklearn_regpen import RegularizedMLPClassifier
-    from sklearn_regpen.tables import make_preprocessor
 
-    torch.set_num_threads(1)
     X, y = load_imbalanced(dataset)
     splits = StratifiedKFold(N_SPLITS, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
     train, test = list(splits)[fold]
@@ -91,14 +84,9 @@ def run_one(dataset, fold, method, quick):
         model = HistGradientBoostingClassifier(class_weight="balanced", random_state=0)
     else:
         model = RegularizedMLPClassifier(random_state=0, n_threads=1, **params, **short)
-    pipe = Pipeline([("prep", make_preprocessor(X)), ("model", model)])
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        cpu = time.process_time()
-        pipe.fit(X.iloc[train], y[train])
-        cpu = time.process_time() - cpu
-        score = float(balanced_accuracy_score(y[test], pipe.predict(X.iloc[test])))
-    return {"balanced_accuracy": score, "fit_cpu_s": cpu}
+    pipe = with_preprocessing(model, X)
+    result = fit_and_score(pipe, X, y, train, test, metric=balanced_accuracy_score)
+    return {"balanced_accuracy": result["score"], "fit_cpu_s": result["fit_cpu_s"]}
 
 
 def main(argv=None) -> int:
@@ -123,14 +111,16 @@ def main(argv=None) -> int:
         return f"{d}|{f}|{m}|{version if ours else 'sklearn'}|{args.quick}"
 
     cells = [(d, f, m) for d in datasets for f in folds for m in methods]
-    tasks = [c for c in cells if key(*c) not in cache]
-    if tasks:
-        print(f"{len(tasks)} tasks to run", flush=True)
-        jobs = run_parallel(lambda d, f, m: run_one(d, f, m, args.quick), tasks, args.jobs)
-        for done, (t, result) in enumerate(jobs, start=1):
-            cache[key(*t)] = {**result, "commit": commit}
-            save_cache(cache_path, cache)
-            print(f"[{done}/{len(tasks)}] {t}: {result['balanced_accuracy']:.4f}", flush=True)
+    fitted = run_missing(
+        cells,
+        key,
+        lambda d, f, m: run_one(d, f, m, args.quick),
+        cache_path,
+        cache,
+        commit=commit,
+        jobs=args.jobs,
+        describe=lambda r: f"{r['balanced_accuracy']:.4f}",
+    )
 
     score = pd.DataFrame(
         {m: [np.mean([cache[key(d, f, m)]["balanced_accuracy"] for f in folds]) for d in datasets]
@@ -147,7 +137,7 @@ def main(argv=None) -> int:
          f"{ranks[m]:.2f}", f"{cpu[m]:.0f}"]
         for m in methods
     ]  # fmt: skip
-    report.cached(len(tasks), len(cells))
+    report.cached(fitted, len(cells))
     report.add(
         "## Setup",
         f"Tables ({len(datasets)}): {', '.join(datasets)} (rule in the module docstring of "

