@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tabular
+from ._cells import load_cache, run_missing
 from ._report import RESULTS, Report, markdown_table
 
 DEV_FOLDS = range(5, 10)
@@ -215,7 +216,7 @@ def main(argv=None) -> int:
     pool = POOL[:3] if args.quick else POOL
     name = "tabular_grid_quick" if args.quick else "tabular_grid"
     cache_path = args.out / f"{name}_cache.json"
-    cache = tabular.load_cache(cache_path)
+    cache = load_cache(cache_path)
     hashes = tabular.code_hashes()
     fps = [fingerprint(c, args.quick, hashes) for c in pool]
     commit = tabular.git_commit()
@@ -229,28 +230,20 @@ def main(argv=None) -> int:
     def key(d, f, i):
         return f"{d}|{f}|{fps[i]}"
 
+    def run(d, f, i):
+        return {**run_task(d, f, pool[i], args.quick), "candidate": label(pool[i])}
+
+    def describe(r):
+        cpu = r["inner_cpu_s"] + r["refit_cpu_s"]
+        inner = np.mean(r["inner_accuracy"])
+        return f"[{r['candidate']}] inner {inner:.4f}, test {r['accuracy']:.4f}, {cpu:.1f} CPU s"
+
     # fold by fold, so that an interrupted run still leaves whole folds to replay
-    tasks = [
-        (d, f, i)
-        for f in fold_ids
-        for d in datasets
-        for i in range(len(pool))
-        if key(d, f, i) not in cache
-    ]
-    if tasks and not args.report_only:
-        print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-        jobs = tabular.run_parallel(
-            lambda d, f, i: run_task(d, f, pool[i], args.quick), tasks, args.jobs
-        )
-        for done, ((d, f, i), result) in enumerate(jobs, start=1):
-            cache[key(d, f, i)] = {**result, "commit": commit, "candidate": label(pool[i])}
-            tabular.save_cache(cache_path, cache)
-            print(
-                f"[{done}/{len(tasks)}] {d} fold {f} [{label(pool[i])}]: inner "
-                f"{np.mean(result['inner_accuracy']):.4f}, test {result['accuracy']:.4f}, "
-                f"{result['inner_cpu_s'] + result['refit_cpu_s']:.1f} CPU s",
-                flush=True,
-            )
+    cells = [(d, f, i) for f in fold_ids for d in datasets for i in range(len(pool))]
+    fitted = 0
+    if not args.report_only:
+        fitted = run_missing(cells, key, run, cache_path, cache, commit=commit, jobs=args.jobs,
+                             describe=describe)  # fmt: skip
 
     results = {
         (d, f, i): cache[key(d, f, i)]
@@ -267,7 +260,7 @@ def main(argv=None) -> int:
     ]
     if not cells:
         raise SystemExit("no complete (table, fold) cell in the cache yet")
-    report.cached(0 if args.report_only else len(tasks), len(results))
+    report.cached(fitted, len(results))
     report.add(
         "## Setup",
         f"Held-out folds {sorted({f for _, f in cells})} of StratifiedKFold(10, shuffle=True, "
