@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
 import subprocess
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +33,7 @@ import pandas as pd
 
 from sklearn_regpen.search import EnsembleSearchCV
 
+from ._cells import fit_and_score, load_cache, run_missing, with_preprocessing
 from ._report import RESULTS, Report, markdown_table, pyplot
 from .tabular_split import CHOOSE, CONFIRM, describe
 
@@ -125,11 +122,9 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import Pipeline
 
     from sklearn_regpen import RegularizedMLPClassifier
     from sklearn_regpen.search import TopCandidatesSearchCV, tabular_grid
-    from sklearn_regpen.tables import make_preprocessor
 
     # --quick: short fits and 2 candidates x 2 inner folds, to exercise the code in the test suite
     short = {"max_iter": 15} if quick else {}
@@ -153,7 +148,7 @@ def build(method: str, X: pd.DataFrame, quick: bool = False):
             random_state=SEED, n_threads=1, **short
         ),
     }
-    pipe = Pipeline([("prep", make_preprocessor(X)), ("model", models[method]())])
+    pipe = with_preprocessing(models[method](), X)
     if not method.endswith("search"):
         return pipe
     if method == "MLPClassifier search":
@@ -264,21 +259,12 @@ def git_commit() -> str:
 # -- one task --------------------------------------------------------------------------------------
 def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
     """Fit ``method`` on the training rows of ``fold`` of ``dataset``; score the test rows."""
-    import torch
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
     X, y = load_table(dataset)
     train, test = folds(y, [fold])[0]
     model = build(method, X, quick)
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        wall, cpu = time.perf_counter(), time.process_time()
-        model.fit(X.iloc[train], y[train])
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        accuracy = float(model.score(X.iloc[test], y[test]))
-    result = {"accuracy": accuracy, "fit_wall_s": wall, "fit_cpu_s": cpu}
+    measured = fit_and_score(model, X, y, train, test)
+    wall, cpu = measured["fit_wall_s"], measured["fit_cpu_s"]
+    result = {"accuracy": measured["score"], "fit_wall_s": wall, "fit_cpu_s": cpu}
     if hasattr(model, "refit_times_"):  # the top-k search: its best candidate alone as well
         extra = sum(model.refit_times_[1:])
         result["top1_accuracy"] = float(model.estimators_[0].score(X.iloc[test], y[test]))
@@ -296,28 +282,7 @@ def run_task(dataset: str, fold: int, method: str, quick: bool) -> dict:
     return result
 
 
-def run_parallel(run, tasks, jobs: int):
-    """``(task, run(*task))`` for every task, in the order they finish, ``jobs`` processes at
-    once (joblib); the caller caches each result as it comes, so a stopped run loses little."""
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(lambda t: (t, run(*t)))(t) for t in tasks
-    )
-
-
 # -- the cache -------------------------------------------------------------------------------------
-def load_cache(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def save_cache(path: Path, cache: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def cache_key(dataset, fold, method, fp) -> str:
     return f"{dataset}|{fold}|{method}|{fp}"
 
@@ -486,24 +451,19 @@ def main(argv=None) -> int:
     )
 
     # small tables first, so that whole datasets complete early
-    tasks = [
-        (d, f, m)
-        for d in datasets
-        for f in fold_ids
-        for m in methods
-        if cache_key(d, f, m, fps[m]) not in cache
-    ]
-    if tasks and not args.report_only:
-        print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-        jobs = run_parallel(lambda d, f, m: run_task(d, f, m, args.quick), tasks, args.jobs)
-        for done, ((d, f, m), result) in enumerate(jobs, start=1):
-            cache[cache_key(d, f, m, fps[m])] = {**result, "commit": commit}
-            save_cache(cache_path, cache)
-            print(
-                f"[{done}/{len(tasks)}] {d} fold {f} {m}: accuracy {result['accuracy']:.4f}, "
-                f"{result['fit_cpu_s']:.1f} CPU s",
-                flush=True,
-            )
+    cells = [(d, f, m) for d in datasets for f in fold_ids for m in methods]
+    fitted = 0
+    if not args.report_only:
+        fitted = run_missing(
+            cells,
+            lambda d, f, m: cache_key(d, f, m, fps[m]),
+            lambda d, f, m: run_task(d, f, m, args.quick),
+            cache_path,
+            cache,
+            commit=commit,
+            jobs=args.jobs,
+            describe=lambda r: f"accuracy {r['accuracy']:.4f}, {r['fit_cpu_s']:.1f} CPU s",
+        )
 
     results = {
         (d, f, m): cache[cache_key(d, f, m, fps[m])]
@@ -528,7 +488,7 @@ def main(argv=None) -> int:
                 if m == "RegularizedMLP ensemble search":
                     results[(d, f, label)] = {**r, "accuracy": r["variants"][key]}
     per_dataset, overall, complete = summarize(results, datasets, methods, fold_ids)
-    report.cached(0 if args.report_only else len(tasks), len(results))
+    report.cached(fitted, len(results))
     commits = sorted({r["commit"] for r in results.values()})
     missing = [d for d in datasets if d not in complete]
     report.add(
