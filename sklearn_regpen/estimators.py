@@ -278,7 +278,8 @@ def _full_signature(cls) -> inspect.Signature:
                 var_keyword = param if klass is not cls else var_keyword
             elif param.kind is not param.VAR_POSITIONAL:
                 params[param.name] = param
-    return inspect.Signature([*params.values(), *([var_keyword] if var_keyword else [])])
+    ordered = sorted(params.values(), key=lambda p: p.kind)  # positional first, stable
+    return inspect.Signature([*ordered, *([var_keyword] if var_keyword else [])])
 
 
 class _RegularizedEstimator(BaseEstimator):
@@ -295,6 +296,48 @@ class _RegularizedEstimator(BaseEstimator):
             full = _full_signature(cls)
             if set(full.parameters) - set(inspect.signature(own).parameters):
                 own.__signature__ = full  # it passes some on as **kwargs: show them
+
+    def __init__(
+        self,
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        epsilon=0.1,
+        batch_size=200,
+        learning_rate="auto",
+        learning_rate_init=3e-3,
+        max_iter=500,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        semi_supervised=False,
+        random_state=None,
+        device="cpu",
+        n_threads="auto",
+        verbose=False,
+        penalty_options=None,
+    ):
+        # every module's parameters, once; the MLP and Net cases add theirs and pass these on
+        self.penalty = penalty
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.semi_supervised = semi_supervised
+        self.random_state = random_state
+        self.device = device
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.penalty_options = penalty_options
 
     #: whether X may have more than two dimensions (images: ``(n, channels, height, width)``)
     _allow_nd: bool = False
@@ -757,50 +800,10 @@ class _RegularizedMLP(_RegularizedEstimator):
         **_RegularizedEstimator._parameter_constraints,
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        penalty="l2",
-        alpha=1e-4,
-        epsilon=0.1,
-        batch_size=200,
-        learning_rate="auto",
-        learning_rate_init=3e-3,
-        max_iter=500,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        warm_start=False,
-        semi_supervised=False,
-        random_state=None,
-        device="cpu",
-        n_threads="auto",
-        verbose=False,
-        penalty_options=None,
-    ):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", **kwargs):
+        super().__init__(**kwargs)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.penalty = penalty
-        self.alpha = alpha
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.semi_supervised = semi_supervised
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.penalty_options = penalty_options
 
     def _check_architecture(self) -> dict:
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),

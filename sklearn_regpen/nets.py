@@ -64,51 +64,11 @@ class _RegularizedNet(_RegularizedEstimator):
         "optimizer": "no_validation",
     }
 
-    def __init__(
-        self,
-        module=MLP,
-        *,
-        penalty="l2",
-        alpha=1e-4,
-        epsilon=0.1,
-        optimizer=torch.optim.Adam,
-        batch_size=200,
-        learning_rate="auto",
-        learning_rate_init=3e-3,
-        max_iter=500,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        warm_start=False,
-        semi_supervised=False,
-        random_state=None,
-        device="cpu",
-        n_threads="auto",
-        verbose=False,
-        penalty_options=None,
-        **kwargs,
-    ):
+    def __init__(self, module=MLP, *, optimizer=torch.optim.Adam, **kwargs):
+        shared = _RegularizedEstimator._get_param_names()
+        super().__init__(**{k: kwargs.pop(k) for k in shared if k in kwargs})
         self.module = module
-        self.penalty = penalty
-        self.alpha = alpha
-        self.epsilon = epsilon
         self.optimizer = optimizer
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.semi_supervised = semi_supervised
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.verbose = verbose
-        self.penalty_options = penalty_options
         # checked in fit, as every parameter (scikit-learn's rule: __init__ and set_params
         # store, never raise)
         self._prefixed = dict(kwargs)
