@@ -88,6 +88,21 @@ ENSEMBLE_VARIANTS = {
     "top1": "ensemble, best candidate's fold models",
     "top3": "ensemble, best 3 candidates' fold models",
 }
+#: for the result files of the searches: which tables chose what, and where it was checked
+PROVENANCE = {
+    "choose": (
+        "These tables chose `EnsembleSearchCV`'s default weighting: greedy ensemble selection on "
+        "the log loss, the best of the five ensemble rows below. Nothing else was chosen here: "
+        "`tabular_search` (the top-3 search) and `TABULAR_GRID` were fixed before this run. "
+        "The choice is checked on the confirm tables, `tabular_confirm_search.md`."
+    ),
+    "confirm": (
+        "Nothing was chosen on these tables. `EnsembleSearchCV`'s default weighting (greedy on "
+        "the log loss) was chosen on the choose tables (`tabular_choose_search.md`) and is "
+        "checked here against the other four weightings and the top-3 search; `tabular_search` "
+        "(the top-3 search) and `TABULAR_GRID` were fixed before either run."
+    ),
+}
 #: --set: the tables of issue 7 (15) or issue 16's confirm set (14, benchmarks/tabular_split.py)
 SETS = {"issue7": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
@@ -508,6 +523,8 @@ def main(argv=None) -> int:
             "(the machine is shared, so wall time is also given)."
         ),
     )
+    if "RegularizedMLP ensemble search" in methods and args.set in PROVENANCE:
+        report.add("## What chose what", PROVENANCE[args.set])
     for heading, body in render(per_dataset, overall, complete, methods, results, fold_ids):
         report.add(heading, body)
     if complete and any(m.endswith("search") for m in methods):
