@@ -56,8 +56,9 @@ ESTIMATOR_DOC = """{summary}
         ``"adaptive"``, as scikit-learn's MLP does for its SGD solver: where ``"constant"`` would
         stop (more than ``n_iter_no_change`` epochs without improvement), divide the rate by 5
         and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
-        from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs (a fit that stops
-        early stops on the way down). ``"auto"`` decides from the data, and says so with
+        from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
+        stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
+        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score. ``"auto"`` decides from the data, and says so with
         ``verbose``: ``"constant"`` for inputs of fewer than 512 features (tables: exactly the
         training of the former default), ``"cosine"`` for 512 or more (images; on MNIST it kept
         every penalty's training loss from climbing, user guide "Training recipe").
@@ -74,7 +75,9 @@ ESTIMATOR_DOC = """{summary}
         Improvement of the training loss (or of the validation score with ``early_stopping``)
         below which an epoch counts as no improvement.
     n_iter_no_change : int, default=10
-        Training stops after more than this many epochs without improvement. ``fit`` then keeps
+        Training stops after more than this many epochs without improvement (of the validation
+        score with ``early_stopping``; of the training loss otherwise, except under the cosine
+        schedule, which runs to ``max_iter``). ``fit`` then keeps
         the weights of the best epoch (lowest training loss, or best validation score), not the
         last one, as scikit-learn's MLP would: a loss that spikes late must not leave the model
         on its worst weights. A training loss that ends more than 1.3 times above its lowest

@@ -109,7 +109,7 @@ def run_epochs(
     *,
     max_epochs: int,
     tol: float,
-    n_iter_no_change: int,
+    n_iter_no_change: int | None,
     validate: Callable[[], float] | None = None,
     stop_early: bool = True,
     on_stall: Callable[[], bool] | None = None,
@@ -120,7 +120,8 @@ def run_epochs(
 
     With ``validate`` (a callable scoring the current module, higher is better) training stops once
     the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without it,
-    the same rule applies to the training loss. ``on_stall``, when given, is called at that point
+    the same rule applies to the training loss; ``n_iter_no_change=None`` never stops on a stall
+    (a schedule that decays to 0 at ``max_epochs`` is its own stopping rule). ``on_stall``, when given, is called at that point
     instead of stopping: it returns True to go on (after lowering the learning rate, say), with the
     count of epochs without improvement reset, or False to stop. Either way the weights of the best
     epoch of this call (highest score, or lowest training loss) are restored at the end: a loss
@@ -166,7 +167,8 @@ def run_epochs(
                 extra = f", validation score = {score:.6f}" if validate is not None else ""
                 print(f"Iteration {progress.n_iter}, loss = {loss:.8f}{extra} "
                       f"({time.perf_counter() - started:.1f}s)")
-            if stop_early and progress.stall > n_iter_no_change:
+            stalled = n_iter_no_change is not None and progress.stall > n_iter_no_change
+            if stop_early and stalled:
                 if on_stall is None or not on_stall():
                     converged = True
                     break

@@ -711,20 +711,24 @@ class _RegularizedEstimator(BaseEstimator):
             f"learning_rate_init={self.learning_rate_init}, learning_rate={schedule!r}"
         )
         start = progress.n_iter
+        # the cosine decays to 0 at max_iter: the training loss's stall rule would end the fit on
+        # the way down (on MNIST, two tanh layers of 1000 with `jacobian` stopped at epoch 13 of
+        # 30 on a plateau, at 7 % error); the validation score's rule still applies
+        decaying = net.lr_schedule is not None and valid_rows is None
         converged = run_epochs(
             net,
             train,
             progress,
             max_epochs=1 if incremental else self.max_iter,
             tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=None if decaying else self.n_iter_no_change,
             validate=validate,
             stop_early=not incremental,
             on_stall=_lower_learning_rate(net) if self.learning_rate == "adaptive" else None,
             describe=describe,
             verbose=bool(self.verbose),
         )
-        if not converged and not incremental:
+        if not converged and not incremental and not decaying:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                 "converged yet.",

@@ -176,3 +176,21 @@ def test_a_real_climb_from_a_rate_far_too_high_is_reported():
     reported = [w for w in caught if issubclass(w.category, TrainingLossClimbWarning)]
     assert loss_climb(curve) is not None and curve[-1] > CLIMB_RATIO * min(curve)
     assert len(reported) == 1 and f"epoch {len(curve)}" in str(reported[0].message)
+
+
+def test_cosine_runs_to_max_iter_through_a_stalled_training_loss():
+    """Under the cosine schedule a stalled training loss does not end the fit (the decay is the
+    stopping rule): a rate so small that nothing improves by ``tol`` still trains ``max_iter``
+    epochs, with no ConvergenceWarning; the constant rate stops after ``n_iter_no_change``."""
+    X, y = make_classification(n_samples=60, n_features=5, random_state=0)
+    common = dict(learning_rate_init=1e-9, tol=1.0, n_iter_no_change=2, max_iter=8,
+                  batch_size=20, random_state=0, n_threads=1)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        cosine = RegularizedMLPClassifier(learning_rate="cosine", **common).fit(X, y)
+    assert cosine.n_iter_ == 8
+    constant = RegularizedMLPClassifier(learning_rate="constant", **common).fit(X, y)
+    assert constant.n_iter_ == 4  # the first epoch improves on nothing, then 3 stalls > 2
+    # the validation rule still stops a cosine fit
+    early = RegularizedMLPClassifier(learning_rate="cosine", early_stopping=True, **common)
+    assert early.fit(X, y).n_iter_ == 4
