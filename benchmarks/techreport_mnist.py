@@ -1,55 +1,45 @@
 """Real MNIST through the estimator: the techreport's Table 1, Figures 1 and 2, Hessian norms.
 
-    .ci/env python -m benchmarks.techreport_mnist --device cuda           # the full protocol (GPU)
-    .ci/env python -m benchmarks.techreport_mnist --quick                 # smoke test, < 1 min
-    .ci/env python -m benchmarks.techreport_mnist --train-rows 10000 --valid-rows 5000 \\
-        --max-iter 10 --hidden 1000 --seeds 0 1 2 --grid small          # the reduced CPU run
+    export REGPEN_MNIST=/path/to/mnist                          # or --data /path/to/mnist
+    .ci/env python -m benchmarks.techreport_mnist --jobs 2      # the full protocol; resumable
+    .ci/env python -m benchmarks.techreport_mnist --report-only # the report from the cache
+    .ci/env python -m benchmarks.techreport_mnist --quick       # smoke test, < 1 min
 
 The techreport's protocol (its section 8): train on rows 0-49,999 of MNIST's training file,
-choose each penalty's ``alpha`` / ``epsilon`` on rows 50,000-59,999 (seed 0), report the test
-error of the chosen setting (mean ± sd over ``--seeds``); a tanh MLP of one and of two hidden
-layers of 1000 (the techreport found two best on MNIST), the architecture also chosen on the
-validation rows. Every model is a ``RegularizedMLPClassifier`` with the package's defaults
-(``learning_rate="auto"``: a cosine decay on images) except the architecture, ``batch_size=128``
-and ``max_iter``. Rows: ``none``, ``l2``, ``noise``, ``jacobian``, ``noisy_jacobian`` (Table 1)
-and ``c2c``, ``vat`` (no seed reports them on MNIST). Then, on the seed-0 chosen models: the
-input-Hessian norm (``diagnostics.sensitivity``), the first hidden layer's activations (Figure 1)
-and the error under Gaussian input noise (Figure 2). Writes ``techreport_mnist.md`` and two PNGs.
+choose each penalty's ``alpha`` / ``epsilon`` and the architecture (a tanh MLP of one or of two
+hidden layers of 1000) on rows 50,000-59,999 with seed 0, then report the test error of the
+chosen setting as mean ± sd over seeds 0, 1 and 2. Every model is a
+``RegularizedMLPClassifier`` with the package's defaults (``learning_rate="auto"``: a cosine
+decay from 3e-3 on images, run to the last epoch) except the architecture, ``batch_size=128``
+and ``max_iter=30``. Rows: ``none``, ``l2``, ``noise``, ``jacobian``, ``noisy_jacobian`` (the
+techreport's Table 1), ``c2c`` and ``vat``. Each fit also measures, on the test rows, the
+input-Hessian norm (``diagnostics.sensitivity`` on the first 500 rows), the first hidden layer's
+activations (Figure 1) and the error under Gaussian input noise (Figure 2); the report shows
+them for the chosen settings.
 
-``--data`` defaults to ``../shared/data/mnist`` beside the repository. ``--quick`` uses a few
-thousand rows, a 100-unit layer, 5 epochs and one candidate per penalty: a plumbing test.
+Every fit is one cell of the experiment runner (``benchmarks/_runner.py``): cached in
+``results/techreport_mnist_cache.json`` as it finishes, so the study stops (``--budget``) and
+continues; ``--report-only`` writes ``techreport_mnist.md`` and its figures from the cache alone.
+``--quick`` trains a 100-unit layer for 5 epochs on 3,000 rows with one candidate per penalty.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_regpen import RegularizedMLPClassifier, TrainingLossClimbWarning
-from sklearn_regpen.datasets import load_mnist
-from sklearn_regpen.diagnostics import noise_errors, sensitivity
-
+from ._mnist import add_data_argument, check_data, mnist
 from ._report import RESULTS, Report, markdown_table, pyplot
+from ._runner import Study, add_arguments, cell_key, code_fingerprint, provenance
 from ._techreport import LABELS as TABLE_LABELS
 from ._techreport import PAPER, mean_sd, params_text
 
-REPO = Path(__file__).resolve().parent.parent
-#: where the suite and the default command look for MNIST's four IDX files
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
-
 PENALTIES = ("none", "l2", "noise", "jacobian", "noisy_jacobian", "c2c", "vat")
 LABELS = {**TABLE_LABELS, "c2c": "MLP + c2c", "vat": "MLP + VAT"}
-#: the issue's 40-line PyTorch loop (Adam + cosine, 30 epochs), test error %
-LOOP = {"none": 1.87, "l2": 1.76, "noise": 1.39, "jacobian": 1.26}
-#: the issue's first try through the estimator (constant 3e-3, 30 epochs), test error %
-FIRST_TRY = {"none": 2.34, "l2": 2.54, "noise": 1.88, "jacobian": 2.70, "noisy_jacobian": 2.77}
 
 #: candidates per penalty; pixels in [0, 1], so epsilon is in pixel units (vat: an L2 radius)
 GRIDS = {
@@ -62,15 +52,6 @@ GRIDS = {
         "c2c": [{"alpha": a, "epsilon": e} for a in (10.0, 100.0) for e in (0.1, 0.3)],
         "vat": [{"alpha": a, "epsilon": e} for a in (0.3, 1.0) for e in (1.0, 3.0)],
     },
-    "small": {
-        "none": [{}],
-        "l2": [{"alpha": a} for a in (1e-2, 1e-1)],
-        "noise": [{"epsilon": e} for e in (0.1, 0.3)],
-        "jacobian": [{"alpha": a} for a in (0.1, 1.0)],
-        "noisy_jacobian": [{"alpha": a, "epsilon": 0.1} for a in (0.1, 1.0)],
-        "c2c": [{"alpha": 10.0, "epsilon": e} for e in (0.1, 0.3)],
-        "vat": [{"alpha": 1.0, "epsilon": 2.0}],
-    },
     "quick": {
         "none": [{}],
         "l2": [{"alpha": 1e-2}],
@@ -82,32 +63,38 @@ GRIDS = {
     },
 }
 STDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+BINS = np.linspace(-1, 1, 41)
+SENSITIVITY = ("jacobian_sq_norm", "hessian_sq_norm", "logit_jacobian_sq_norm")
+#: the code whose change changes a fit: the package (but its command line, searches, table
+#: preprocessing and docstring templates) and this study
+CODE = (["sklearn_regpen", "benchmarks/techreport_mnist.py"],
+        ("sklearn_regpen/__main__.py", "sklearn_regpen/cli", "sklearn_regpen/_dask.py",
+         "sklearn_regpen/search.py", "sklearn_regpen/_ensemble.py", "sklearn_regpen/tables.py",
+         "sklearn_regpen/_docs.py"))  # fmt: skip
 
 
 def parse(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of MNIST's IDX files")
+    add_data_argument(p)
     p.add_argument("--quick", action="store_true", help="few thousand rows, tiny net: smoke test")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, auto")
-    p.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads (on a busy CPU 2 were slower)"
-    )
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per fit")
     p.add_argument("--train-rows", type=int, default=None, help="default 50000 (quick: 3000)")
     p.add_argument("--valid-rows", type=int, default=None, help="default 10000 (quick: 1000)")
     p.add_argument("--test-rows", type=int, default=None, help="default 10000 (quick: 1000)")
     p.add_argument("--max-iter", type=int, default=None, help="epochs; default 30 (quick: 5)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0)")
-    p.add_argument(
-        "--hidden",
-        nargs="+",
-        default=None,
-        help="architectures, widths joined by commas; default 1000 1000,1000 (quick: 100)",
-    )
+    p.add_argument("--hidden", nargs="+", default=None,
+                   help="architectures, widths joined by commas; default 1000 1000,1000 "
+                        "(quick: 100)")  # fmt: skip
     p.add_argument("--grid", choices=list(GRIDS), default=None, help="default full (quick: quick)")
     p.add_argument("--penalties", nargs="+", choices=PENALTIES, default=list(PENALTIES))
-    p.add_argument("--hessian-rows", type=int, default=None, help="default 1000 (quick: 100)")
+    p.add_argument("--hessian-rows", type=int, default=None, help="default 500 (quick: 100)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--name", default="techreport_mnist.md")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="default: the report's name with _cache.json, beside it")  # fmt: skip
+    add_arguments(p)
     args = p.parse_args(argv)
     q = args.quick
     defaults = {
@@ -118,216 +105,288 @@ def parse(argv) -> argparse.Namespace:
         "seeds": [0] if q else [0, 1, 2],
         "hidden": ["100"] if q else ["1000", "1000,1000"],
         "grid": "quick" if q else "full",
-        "hessian_rows": 100 if q else 1000,
+        "hessian_rows": 100 if q else 500,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    args.hidden = [tuple(int(w) for w in h.split(",")) for h in args.hidden]
+    args.hidden = [[int(w) for w in h.split(",")] for h in args.hidden]
+    if args.cache is None:
+        args.cache = args.out / args.name.replace(".md", "_cache.json")
+    args.data = None if args.report_only and args.data is None else check_data(p, args.data)
     return args
 
 
-def make(penalty: str, params: dict, hidden: tuple, seed: int, args) -> RegularizedMLPClassifier:
-    """The techreport's network through the estimator: package defaults but for these."""
-    return RegularizedMLPClassifier(
-        hidden_layer_sizes=hidden, activation="tanh", penalty=penalty, batch_size=128,
-        max_iter=args.max_iter, random_state=seed, device=args.device, n_threads=args.threads,
-        **params,
+# -- one cell: a fit and its measurements --------------------------------------------------------
+def split(params: dict, data: str):
+    """The cell's training, validation and test rows (the techreport's split: validation from
+    row 50,000, or from the end of a smaller file)."""
+    X_all, y_all, X_test, y_test = mnist(data)
+    start = max(min(50_000, len(X_all) - params["valid_rows"]), 1)
+    n_fit = min(params["train_rows"], start)
+    valid = slice(start, start + params["valid_rows"])
+    return ((X_all[:n_fit], y_all[:n_fit]), (X_all[valid], y_all[valid]),
+            (X_test[: params["test_rows"]], y_test[: params["test_rows"]]))  # fmt: skip
+
+
+def run_cell(params: dict, *, data: str, threads: int = 1) -> dict:
+    """Fit one setting on the training rows; errors, loss curve and measurements."""
+    import torch
+
+    from sklearn_regpen import RegularizedMLPClassifier
+    from sklearn_regpen.diagnostics import noise_errors, sensitivity
+
+    (X_fit, y_fit), (X_val, y_val), (X_test, y_test) = split(params, data)
+    model = RegularizedMLPClassifier(
+        hidden_layer_sizes=tuple(params["hidden"]), activation="tanh", penalty=params["penalty"],
+        batch_size=128, max_iter=params["epochs"], random_state=params["seed"],
+        device=params["device"], n_threads=threads, **params["setting"],
     )  # fmt: skip
-
-
-def fit(model, X, y):
-    """Fit; return ``(model, warning text or "")``: the climb warning is recorded, not raised."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("always", TrainingLossClimbWarning)
-        model.fit(X, y)
-    climbs = [str(w.message) for w in caught if issubclass(w.category, TrainingLossClimbWarning)]
-    return model, (climbs[0] if climbs else "")
-
-
-def error(model, X, y) -> float:
-    return float(1 - model.score(X, y))
-
-
-def hidden_activations(model, X) -> np.ndarray:
-    """The first hidden layer's tanh activations on ``X``, flattened."""
+    torch.set_num_threads(threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the climb rule is applied to the curve in the report
+        model.fit(X_fit, y_fit)
     first = model.net_.module_.layers[:2]
-    device = model.net_.device
     with torch.no_grad():
-        return first(torch.as_tensor(X, device=device)).cpu().numpy().ravel()
+        x = torch.as_tensor(X_test, device=model.net_.device)
+        acts = first(x).cpu().numpy().ravel()
+    rows = X_test[: params["hessian_rows"]]
+    measured = sensitivity(model, rows, hessian_projections=16, random_state=0).mean()
+    noisy = noise_errors(model, X_test, y_test, STDS, random_state=params["seed"])["error"]
+    return {
+        "valid_error": float(1 - model.score(X_val, y_val)),
+        "test_error": float(1 - model.score(X_test, y_test)),
+        "loss_curve": [float(v) for v in model.loss_curve_],
+        "n_iter": int(model.n_iter_),
+        "noise_errors": [float(v) for v in noisy],
+        "activation_density": np.histogram(acts, bins=BINS, density=True)[0].tolist(),
+        "activation_saturated": float(np.mean(np.abs(acts) > 0.95)),
+        "activation_small": float(np.mean(np.abs(acts) < 0.1)),
+        "activation_mean_abs": float(np.mean(np.abs(acts))),
+        "sensitivity": {name: float(measured[name]) for name in SENSITIVITY},
+    }
 
 
-def arch_text(hidden: tuple) -> str:
+# -- the study: selection on validation (seed 0), then the chosen setting's other seeds ----------
+def cell(args, penalty: str, hidden: list, setting: dict, seed: int) -> dict:
+    return {"penalty": penalty, "hidden": hidden, "setting": setting, "seed": seed,
+            "epochs": args.max_iter, "train_rows": args.train_rows,
+            "valid_rows": args.valid_rows, "test_rows": args.test_rows,
+            "hessian_rows": args.hessian_rows, "device": args.device}  # fmt: skip
+
+
+def selection(args) -> dict:
+    """Every candidate of each penalty, seed 0: one-layer cells first, so that the cheaper
+    architecture's table fills first."""
+    grid = GRIDS[args.grid]
+    return {p: [cell(args, p, h, s, args.seeds[0]) for h in args.hidden for s in grid[p]]
+            for p in args.penalties}  # fmt: skip
+
+
+def choice(cache, cells: list, fingerprint: str | None):
+    """The cell of lowest validation error among ``cells``, if all are cached, else None."""
+    results = [cache.result(c, fingerprint) for c in cells]
+    if any(r is None for r in results):
+        return None
+    return min(zip(cells, results), key=lambda pair: pair[1]["valid_error"])[0]
+
+
+def planner(args, fingerprint: str | None):
+    def plan(cache) -> list:
+        cells = []
+        chosen_seeds = []
+        for penalty, candidates in selection(args).items():
+            cells += candidates
+            best = choice(cache, candidates, fingerprint)
+            if best is not None:
+                chosen_seeds += [{**best, "seed": s} for s in args.seeds[1:]]
+        order = {tuple(h): i for i, h in enumerate(args.hidden)}
+        cells.sort(key=lambda c: order[tuple(c["hidden"])])  # stable: penalty order within
+        return cells + chosen_seeds
+
+    return plan
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse(argv)
+    fingerprint = code_fingerprint(CODE[0], exclude=CODE[1])
+    study = Study(
+        cache=args.cache, run=run_cell, plan=planner(args, fingerprint), fingerprint=fingerprint,
+        compare=("valid_error", "test_error", "loss_curve"), label="techreport MNIST fits",
+        options={"data": str(args.data), "threads": args.threads},
+        describe=lambda p, r: (f"{p['penalty']} {arch_text(p['hidden'])} "
+                               f"{params_text(p['setting'])} seed {p['seed']}: validation "
+                               f"{100 * r['valid_error']:.2f}%, test {100 * r['test_error']:.2f}%"),
+    )  # fmt: skip
+    cache, outcome = study.execute(args)
+    report(args, cache, fingerprint, outcome, argv)
+    return 0
+
+
+# -- the report ----------------------------------------------------------------------------------
+def arch_text(hidden) -> str:
     return "-".join(map(str, hidden))
 
 
-def main(argv=None) -> int:  # noqa: C901 (one protocol, read top to bottom)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse(argv)
-    torch.set_num_threads(args.threads)
-    cpu_start = time.process_time()
-    report = Report("Real MNIST: techreport Table 1, Figures 1 and 2 through the estimator",
-                    seeds=args.seeds, module=__spec__.name, argv=argv)  # fmt: skip
-    X_all, y_all, X_test, y_test = load_mnist(args.data)
-    # validation rows from 50,000 (the techreport's split); from the end in a smaller file
-    start = max(min(50_000, len(X_all) - args.valid_rows), 1)
-    n_fit = min(args.train_rows, start)
-    X_fit, y_fit = X_all[:n_fit], y_all[:n_fit]
-    X_val = X_all[start : start + args.valid_rows]
-    y_val = y_all[start : start + args.valid_rows]
-    X_test, y_test = X_test[: args.test_rows], y_test[: args.test_rows]
-    grid = GRIDS[args.grid]
-    data = (f"MNIST training rows 0-{n_fit - 1}, validation rows {start:,}-"
-            f"{start + len(y_val) - 1:,}, test rows 0-{len(y_test) - 1:,}")  # fmt: skip
-    print(data, flush=True)
+def report(args, cache, fingerprint, outcome, argv) -> None:
+    from sklearn_regpen._loop import loss_climb
 
-    # -- selection: every candidate, seed 0, each architecture --------------------------------
-    validation, chosen, climbs = [], {}, []
-    models, errors = {}, {}
-    for penalty in args.penalties:
-        best = None
-        for hidden in args.hidden:
-            for params in grid[penalty]:
-                model, climb = fit(make(penalty, params, hidden, args.seeds[0], args), X_fit, y_fit)
-                val = error(model, X_val, y_val)
-                curve = model.loss_curve_
-                ratio = curve[-1] / min(curve)
-                validation.append((penalty, hidden, params, val, ratio, model.n_iter_))
-                if climb:
-                    climbs.append(f"`{penalty}` {arch_text(hidden)} {params_text(params)}: {climb}")
-                print(f"  {penalty:15s} {arch_text(hidden):10s} {params_text(params):22s} "
-                      f"validation {100 * val:.2f}%  last/lowest loss {ratio:.2f}",
-                      flush=True)  # fmt: skip
-                if best is None or val < best[0]:
-                    best = (val, hidden, params, model)
+    rep = Report("Real MNIST: techreport Table 1, Figures 1 and 2 through the estimator",
+                 seeds=args.seeds, module="benchmarks.techreport_mnist",
+                 argv=argv)  # fmt: skip
+    sel = selection(args)
+    plan = planner(args, None)(cache)
+    done = [c for c in plan if cache.get(c) is not None]
+    rep.cached(outcome.ran, len(done))
+    n_fit = min(args.train_rows, 50_000)
+    data = (f"MNIST training rows 0-{n_fit - 1:,}, validation rows 50,000-"
+            f"{50_000 + args.valid_rows - 1:,}, test rows 0-{args.test_rows - 1:,}")  # fmt: skip
+    if args.quick:
+        data = f"MNIST (quick: {args.train_rows:,} training rows)"
+    chosen, tests = {}, {}
+    for penalty, candidates in sel.items():
+        best = choice(cache, candidates, None)
+        if best is None:
+            continue
         chosen[penalty] = best
-
-        # -- the chosen setting: every seed, test error (printed at once) ---------------------
-        _, hidden, params, first = chosen[penalty]
-        models[penalty] = [first]
-        for seed in args.seeds[1:]:
-            model, climb = fit(make(penalty, params, hidden, seed, args), X_fit, y_fit)
-            if climb:
-                climbs.append(f"`{penalty}` seed {seed}: {climb}")
-            models[penalty].append(model)
-        errors[penalty] = [error(m, X_test, y_test) for m in models[penalty]]
-        print(f"  test {penalty:15s} {arch_text(hidden)} {params_text(params)}: "
-              f"{mean_sd(errors[penalty])}", flush=True)  # fmt: skip
-
-    header = ["model", "penalty", "chosen (validation)", "test error % (mean ± sd)",
-              "techreport %", "40-line loop %", "first try %"]  # fmt: skip
+        results = [cache.result({**best, "seed": s}) for s in args.seeds]
+        tests[penalty] = [r for r in results if r is not None]
+    status = (f"{len(done)} of {len(plan)} planned fits cached"
+              + ("" if len(done) == len(plan) and len(chosen) == len(sel)
+                 else "; the study is not finished: rows without a full selection or all seeds "
+                      "are marked, and the command above continues it"))  # fmt: skip
     rows = []
     for p in args.penalties:
-        _, hidden, params, _ = chosen[p]
         paper = f"{PAPER[p][0]:.2f}" if p in PAPER else "-"
-        setting = f"{arch_text(hidden)}, {params_text(params)}"
-        rows.append([LABELS[p], f"`{p}`", setting, mean_sd(errors[p]), paper,
-                     LOOP.get(p, "-"), FIRST_TRY.get(p, "-")])  # fmt: skip
-    report.show(
+        if p not in chosen:
+            n = sum(cache.get(c) is not None for c in sel[p])
+            rows.append([LABELS[p], f"`{p}`", f"selection: {n} of {len(sel[p])} candidates",
+                         "-", "-", paper])  # fmt: skip
+            continue
+        best = chosen[p]
+        setting = f"{arch_text(best['hidden'])}, {params_text(best['setting'])}"
+        errors = [r["test_error"] for r in tests[p]]
+        seeds = f"{len(errors)} of {len(args.seeds)}"
+        rows.append([LABELS[p], f"`{p}`", setting, mean_sd(errors), seeds, paper])
+    rep.show(
         "## Test error (techreport Table 1)",
-        f"{data}; tanh MLP {', '.join(arch_text(h) for h in args.hidden)} (architecture and "
+        f"{data}; tanh MLP {' or '.join(arch_text(h) for h in args.hidden)} (architecture and "
         f"setting chosen on the validation rows, seed {args.seeds[0]}), batch 128, "
         f"{args.max_iter} epochs, package defaults otherwise (`learning_rate='auto'`: cosine "
-        f"decay from 3e-3 on 784 pixels); {len(args.seeds)} seed(s), mean ± sd; device "
-        f"{args.device}. One test row is {100 / len(y_test):.2f}% of error. The 40-line loop "
-        "and the first try through the estimator are the issue's (full data, 30 epochs).\n\n"
-        + markdown_table(header, rows),
-    )
-    report.add(
+        f"decay from 3e-3 on 784 pixels, run to the last epoch); test error mean ± sd over the "
+        f"seeds; device {args.device}. One test row is {100 / args.test_rows:.2f}% of error. "
+        f"{status}.\n\n"
+        + markdown_table(["model", "penalty", "chosen (validation)", "test error % (mean ± sd)",
+                          "seeds", "techreport %"], rows),
+    )  # fmt: skip
+    rep.add(
         "### Test error % per seed",
         markdown_table(
             ["penalty", *(f"seed {s}" for s in args.seeds)],
-            [[f"`{p}`", *(f"{100 * e:.2f}" for e in errors[p])] for p in args.penalties],
+            [[f"`{p}`", *(f"{100 * r['test_error']:.2f}" for r in tests[p])]
+             for p in args.penalties if p in tests],
         ),
-    )
-    report.write(args.out / args.name)  # written again below: a stopped run keeps the table
-
-    # -- input-Hessian norms ------------------------------------------------------------------
-    X_h = X_test[: args.hessian_rows]
-    measured = {}
+    )  # fmt: skip
+    per_arch = []
     for p in args.penalties:
-        values = sensitivity(models[p][0], X_h, hessian_projections=16, random_state=0)
-        measured[p] = values.mean()
-    columns = ["jacobian_sq_norm", "hessian_sq_norm", "logit_jacobian_sq_norm"]
-    report.show(
-        "## Input sensitivity (seed-0 chosen models, means over test rows)",
-        f"On the first {len(X_h)} test rows: `||J||_F^2` of the probabilities, "
-        "`sum_k ||d^2 p_k / dx^2||_F^2` (16 Gaussian projections per row) and `||J_z||_F^2` of "
-        "the logits (`sklearn_regpen.diagnostics.sensitivity`).\n\n"
-        + markdown_table(
-            ["penalty", *columns],
-            [[f"`{p}`", *(f"{measured[p][c]:.4g}" for c in columns)] for p in args.penalties],
-        ),
-    )
+        for hidden in args.hidden:
+            cands = [c for c in sel[p] if c["hidden"] == hidden]
+            best = choice(cache, cands, None)
+            if best is not None:
+                r = cache.result(best)
+                per_arch.append([f"`{p}`", arch_text(hidden), params_text(best["setting"]),
+                                 f"{100 * r['valid_error']:.2f}", f"{100 * r['test_error']:.2f}"])
+    rep.add(
+        "### The best setting of each architecture (seed 0)",
+        "Chosen on validation within each architecture; the test error of that seed-0 fit.\n\n"
+        + markdown_table(["penalty", "hidden", "setting", "validation error %",
+                          "test error % (seed 0)"], per_arch),
+    )  # fmt: skip
 
-    report.write(args.out / args.name)
+    seed0 = {p: cache.result(chosen[p]) for p in chosen}
+    if seed0:
+        rep.show(
+            "## Input sensitivity (seed-0 chosen models, means over test rows)",
+            f"On the first {args.hessian_rows} test rows: `||J||_F^2` of the probabilities, "
+            "`sum_k ||d^2 p_k / dx^2||_F^2` (16 Gaussian projections per row) and `||J_z||_F^2` "
+            "of the logits (`sklearn_regpen.diagnostics.sensitivity`).\n\n"
+            + markdown_table(["penalty", *SENSITIVITY],
+                             [[f"`{p}`", *(f"{r['sensitivity'][c]:.4g}" for c in SENSITIVITY)]
+                              for p, r in seed0.items()]),
+        )  # fmt: skip
+        figures(rep, args, chosen, seed0, tests)
 
+    climbs, table = [], []
+    for p in args.penalties:
+        for c in sel[p]:
+            record = cache.get(c)
+            if record is None:
+                continue
+            r = record["result"]
+            curve = r["loss_curve"]
+            climb = loss_climb(curve)
+            if climb is not None:
+                climbs.append(f"`{p}` {arch_text(c['hidden'])} {params_text(c['setting'])}: "
+                              f"{climb.last:.4g} at epoch {climb.last_epoch}, {climb.ratio:.2f}x "
+                              f"the lowest ({climb.lowest:.4g} at epoch {climb.lowest_epoch})")
+            table.append([f"`{p}`", arch_text(c["hidden"]), params_text(c["setting"]),
+                          f"{100 * r['valid_error']:.2f}", f"{curve[-1] / min(curve):.2f}",
+                          r["n_iter"], f"{record['cpu_s'] / 60:.1f}"])  # fmt: skip
+    rep.add(
+        "## Validation error of every candidate (seed 0)",
+        markdown_table(["penalty", "hidden", "setting", "validation error %",
+                        "last / lowest training loss", "epochs", "CPU min"], table)
+        + "\n\n" + ("Training losses that ended in a climb (`TrainingLossClimbWarning`'s rule):\n\n"
+                    + "\n".join(f"- {c}" for c in climbs) if climbs
+                    else "No fit's training loss ended in a climb (`TrainingLossClimbWarning`'s "
+                         "rule)."),
+    )  # fmt: skip
+    rep.add("## Cost", provenance(cache, [cell_key(c) for c in done], fingerprint)
+            + " Each fit ran on one CPU thread unless the command says otherwise.")  # fmt: skip
+    rep.write(args.out / args.name)
+
+
+def figures(rep: Report, args, chosen: dict, seed0: dict, tests: dict) -> None:
     plt = pyplot()
-    # -- Figure 1: activations ----------------------------------------------------------------
-    compared = [p for p in ("none", "jacobian", "noisy_jacobian") if p in args.penalties]
-    bins = np.linspace(-1, 1, 41)
+    compared = [p for p in ("none", "jacobian", "noisy_jacobian") if p in seed0]
     fig1, ax = plt.subplots(figsize=(6, 4))
     act_rows = []
     for p in compared:
-        values = hidden_activations(models[p][0], X_test)
-        ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.8,
-                label=f"{LABELS[p]} ({params_text(chosen[p][2])})")  # fmt: skip
-        act_rows.append([LABELS[p], f"{100 * np.mean(np.abs(values) > 0.95):.1f}",
-                         f"{100 * np.mean(np.abs(values) < 0.1):.1f}",
-                         f"{np.mean(np.abs(values)):.3f}"])  # fmt: skip
+        r = seed0[p]
+        ax.stairs(r["activation_density"], BINS, linewidth=1.8,
+                  label=f"{LABELS[p]} ({params_text(chosen[p]['setting'])})")  # fmt: skip
+        act_rows.append([LABELS[p], f"{100 * r['activation_saturated']:.1f}",
+                         f"{100 * r['activation_small']:.1f}",
+                         f"{r['activation_mean_abs']:.3f}"])  # fmt: skip
     ax.set_xlabel("activation of the first hidden layer (tanh)")
     ax.set_ylabel("density")
     ax.set_yscale("log")
     ax.set_title("Hidden activations on the MNIST test set")
     ax.legend()
-    report.add(
+    rep.add(
         "## Hidden activations (techreport Figure 1)",
         "First hidden layer of the seed-0 chosen models on the test rows.\n\n"
         + markdown_table(["model", "abs(h) > 0.95 %", "abs(h) < 0.1 %", "mean abs(h)"], act_rows),
     )
-    report.figure("techreport_mnist_activations.png", fig1, "hidden activation histograms")
+    rep.figure("techreport_mnist_activations.png", fig1, "hidden activation histograms")
 
-    # -- Figure 2: error under input noise ----------------------------------------------------
-    curves = {}
-    for p in args.penalties:
-        per_seed = [noise_errors(m, X_test, y_test, STDS, random_state=s)["error"]
-                    for s, m in zip(args.seeds, models[p])]  # fmt: skip
-        curves[p] = 100 * np.mean(per_seed, axis=0)
+    curves = {p: 100 * np.mean([r["noise_errors"] for r in tests[p]], axis=0) for p in tests}
     fig2, ax = plt.subplots(figsize=(6, 4))
-    for p in args.penalties:
-        ax.plot(STDS, curves[p], marker="o", label=f"{LABELS[p]} ({p})")
+    for p, curve in curves.items():
+        ax.plot(STDS, curve, marker="o", label=f"{LABELS[p]} ({p})")
     ax.set_xlabel("std of Gaussian noise added to the test pixels")
     ax.set_ylabel("test error (%)")
     ax.set_title("MNIST test error under input noise")
     ax.grid(alpha=0.3)
     ax.legend()
-    report.add(
+    rep.add(
         "## Test error % under Gaussian input noise (techreport Figure 2)",
-        f"Mean over {len(args.seeds)} seed(s), one noise draw each.\n\n"
+        "Mean over the seeds fitted so far, one noise draw each.\n\n"
         + markdown_table(["penalty", *(f"std {s:g}" for s in STDS)],
-                         [[f"`{p}`", *(f"{v:.2f}" for v in curves[p])]
-                          for p in args.penalties]),  # fmt: skip
-    )
-    report.figure("techreport_mnist_noise.png", fig2, "test error against input noise")
-
-    # -- every candidate, and the climbs -------------------------------------------------------
-    report.add(
-        "## Validation error of every candidate (seed 0)",
-        markdown_table(
-            ["penalty", "hidden", "setting", "validation error %", "last / lowest training loss",
-             "epochs"],
-            [[f"`{p}`", arch_text(h), params_text(params), f"{100 * v:.2f}", f"{r:.2f}", n]
-             for p, h, params, v, r, n in validation],
-        )  # fmt: skip
-        + "\n\n" + ("Training-loss climbs reported (`TrainingLossClimbWarning`):\n\n"
-                    + "\n".join(f"- {c}" for c in climbs) if climbs
-                    else "No fit's training loss climbed (`TrainingLossClimbWarning`)."),
+                         [[f"`{p}`", *(f"{v:.2f}" for v in c)] for p, c in curves.items()]),
     )  # fmt: skip
-    cpu = time.process_time() - cpu_start
-    report.add("## Cost", f"CPU time of this run (all threads): {cpu / 60:.1f} min.")
-    report.write(args.out / args.name)
-    return 0
+    rep.figure("techreport_mnist_noise.png", fig2, "test error against input noise")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,432 @@
+"""The experiment runner every study of ``benchmarks/`` runs its fits through.
+
+A study is a list of *cells*: one fit each, described by a JSON-able dict of parameters (the data
+slice, the estimator's settings, the seed). The runner
+
+* runs the cells that are not yet done, ``--jobs`` of them at once in separate processes, and
+  writes each result to the study's cache file the moment it is known (so a stopped run loses at
+  most the cells that were running);
+* stops cleanly between cells once ``--budget`` minutes have passed (running cells finish);
+* shows a progress bar (cells done, cells left, estimated time left) and one line per finished
+  cell, which is what a log file of a background run keeps;
+* lets the report and figures be regenerated from the cache alone (``--report-only``).
+
+Each cached result is keyed by its parameters and stamped with a *fingerprint* of the code that
+produced it (:func:`code_fingerprint`: the study's module and the package, docstrings and comments
+left out, plus the torch version). A cell counts as done only at the current fingerprint. When
+the code changes in a way that should not change any result (a refactor, a new option that is off
+by default), ``--adopt N`` refits ``N`` cells of each older fingerprint and, if every compared
+field comes out identical, stamps the rest of that fingerprint's cells with the current one
+instead of refitting them all; otherwise they are refitted as the run goes on. ``--report-only``
+reads every cached result whatever its fingerprint, and the report says which code made which.
+
+Studies with a second phase (test seeds of the setting chosen on validation) give the runner a
+function of the cache that returns the cells to run; it is called again after each phase, until it
+asks for nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import importlib
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "sklearn_regpen"
+
+
+# -- what ran the cells --------------------------------------------------------------------------
+def _source_digest(path: Path) -> str:
+    """The code of one Python file without its docstrings and comments (its AST): editing prose
+    does not change a fingerprint, editing code does."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def code_fingerprint(paths: Iterable[Path | str], *, exclude: Sequence[str] = ()) -> str:
+    """A short hash of the code in ``paths`` (files, or folders of ``*.py`` files, relative to the
+    repository or absolute), leaving out files whose path relative to the repository starts with
+    any of ``exclude``; the torch version is part of it (its kernels decide the numbers)."""
+    import torch
+
+    files = []
+    for path in map(Path, paths):
+        path = path if path.is_absolute() else REPO / path
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    digest = hashlib.sha256(f"torch {torch.__version__}".encode())
+    for file in files:
+        relative = file.relative_to(REPO).as_posix()
+        if any(relative.startswith(prefix) for prefix in exclude):
+            continue
+        digest.update(f"{relative}:{_source_digest(file)}".encode())
+    return digest.hexdigest()[:12]
+
+
+def git_commit() -> str:
+    """The repository's commit, with ``+changes`` when the work tree differs from it."""
+    def git(*args):  # fmt: skip
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+# -- the cache -----------------------------------------------------------------------------------
+def cell_key(params: dict) -> str:
+    """The cache key of a cell: its parameters as canonical JSON."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+class Cache:
+    """A study's results, one JSON file: ``{key: record}``, a record being the cell's
+    ``params``, its ``result``, the ``fingerprint`` and ``commit`` of the code that ran it, and
+    its ``cpu_s`` / ``wall_s``. Written atomically after every cell, sorted, one record a few
+    lines, so that the file diffs and merges cleanly in git."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.records: dict[str, dict] = (
+            json.loads(self.path.read_text()) if self.path.exists() else {}
+        )
+
+    def get(self, params: dict) -> dict | None:
+        return self.records.get(cell_key(params))
+
+    def result(self, params: dict, fingerprint: str | None = None) -> dict | None:
+        """The cached result of ``params`` (at ``fingerprint`` only, when given), or None."""
+        record = self.get(params)
+        if record is None or (fingerprint is not None and record["fingerprint"] != fingerprint):
+            return None
+        return record["result"]
+
+    def put(self, params: dict, record: dict) -> None:
+        self.records[cell_key(params)] = record
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.records, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, self.path)
+
+    def fingerprints(self, keys: Iterable[str] | None = None) -> dict[str, int]:
+        """How many records (of ``keys``, or all) each fingerprint stamped."""
+        counts: dict[str, int] = {}
+        for key in self.records if keys is None else keys:
+            if key in self.records:
+                fp = self.records[key]["fingerprint"]
+                counts[fp] = counts.get(fp, 0) + 1
+        return counts
+
+
+# -- running cells -------------------------------------------------------------------------------
+def _resolve(function: Callable) -> tuple[str, str]:
+    """``(module, name)`` under which a worker process imports ``function``."""
+    module = function.__module__
+    if module == "__main__":  # run as `python -m benchmarks.x`: import it by that name
+        module = getattr(sys.modules["__main__"].__spec__, "name", module)
+    return module, function.__qualname__
+
+
+def _run_one(where: tuple[str, str], params: dict, options: dict) -> tuple[dict, float, float]:
+    """Run one cell in this process: ``(result, cpu seconds, wall seconds)``."""
+    module, name = where
+    function = getattr(importlib.import_module(module), name)
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(params, **options)
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+@dataclass
+class Outcome:
+    """What one call of :func:`run_cells` did."""
+
+    ran: int = 0
+    left: int = 0
+    stopped: bool = False  # by the budget
+    cpu_s: float = 0.0  # CPU seconds inside the cells
+    wall_s: float = 0.0  # wall seconds of the whole call
+    failures: list = field(default_factory=list)
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class _Bar:
+    """A rich progress bar on a terminal; nothing elsewhere (the per-cell lines are the log)."""
+
+    def __init__(self, total: int, label: str):
+        self.progress = None
+        if sys.stdout.isatty() and total:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("cells;"),
+                TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
+                TextColumn("left"),
+            )  # fmt: skip
+            self.task = self.progress.add_task(label, total=total)
+            self.progress.start()
+
+    def advance(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def run_cells(
+    cells: Sequence[dict],
+    run: Callable[[dict], dict],
+    *,
+    store: Callable[[dict, dict, float, float], None],
+    options: dict | None = None,
+    jobs: int = 1,
+    deadline: float = math.inf,
+    describe: Callable[[dict, dict], str] = lambda params, result: "",
+    label: str = "cells",
+) -> Outcome:
+    """Run ``run(params, **options)`` for each of ``cells`` (a function importable by name, so
+    that worker processes can find it; ``options`` are what a run needs beyond the cell's
+    parameters, such as a data folder or a thread count, and never part of its key), ``jobs`` at
+    once; ``store(params, result, cpu_s, wall_s)`` is called
+    in this process as each finishes (in the order they finish). No cell starts after
+    ``deadline`` (a ``time.time()``). A cell that raises is reported and left out; the others go
+    on. This is the one loop every study's fits go through."""
+    outcome = Outcome(left=len(cells))
+    if not cells:
+        return outcome
+    where = _resolve(run)
+    options = options or {}
+    start = time.perf_counter()
+    bar = _Bar(len(cells), label)
+    print(f"{label}: {len(cells)} to run, {jobs} at a time", flush=True)
+
+    def finished(params, result, cpu, wall):
+        outcome.ran += 1
+        outcome.left -= 1
+        outcome.cpu_s += cpu
+        store(params, result, cpu, wall)
+        bar.advance()
+        elapsed = time.perf_counter() - start
+        eta = elapsed / outcome.ran * outcome.left
+        print(f"[{outcome.ran}/{len(cells)}, {outcome.left} left, ~{_clock(eta)} to go] "
+              f"{cell_key(params)} ({cpu:.0f} CPU s) {describe(params, result)}",
+              flush=True)  # fmt: skip
+
+    def failed(params, error):
+        outcome.left -= 1
+        outcome.failures.append((params, repr(error)))
+        print(f"FAILED {cell_key(params)}: {error!r}", flush=True)
+
+    pending = list(cells)
+    try:
+        if jobs == 1:
+            while pending and time.time() < deadline:
+                params = pending.pop(0)
+                try:
+                    result, cpu, wall = _run_one(where, params, options)
+                except Exception as error:  # noqa: BLE001 (reported; the study goes on)
+                    failed(params, error)
+                    continue
+                finished(params, result, cpu, wall)
+        else:
+            # spawned workers: a forked copy of a process that already ran torch can deadlock
+            with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+                running = {}
+                while pending or running:
+                    while pending and len(running) < jobs and time.time() < deadline:
+                        params = pending.pop(0)
+                        running[pool.submit(_run_one, where, params, options)] = params
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        params = running.pop(future)
+                        try:
+                            finished(params, *future.result())
+                        except Exception as error:  # noqa: BLE001
+                            failed(params, error)
+    finally:
+        bar.close()
+    outcome.stopped = bool(pending)
+    outcome.wall_s = time.perf_counter() - start
+    if outcome.stopped:
+        print(f"{label}: stopped by the budget with {len(pending)} cells left; "
+              "run the same command again to continue", flush=True)  # fmt: skip
+    return outcome
+
+
+# -- a study -------------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The runner's options, shared by every study's command line."""
+    group = parser.add_argument_group("running")
+    group.add_argument("--jobs", type=int, default=1, help="cells run at once, in processes")
+    group.add_argument("--budget", type=float, default=math.inf, metavar="MINUTES",
+                       help="start no cell after this many minutes; rerun to continue")
+    group.add_argument("--report-only", action="store_true",
+                       help="fit nothing: write the report and figures from the cache")
+    group.add_argument("--adopt", type=int, default=0, metavar="N",
+                       help="refit N cells of each older code fingerprint; if all come out "
+                       "identical, count that fingerprint's other cells as current")  # fmt: skip
+
+
+@dataclass
+class Study:
+    """A study's cells and how to run them.
+
+    Parameters
+    ----------
+    cache : Path
+        The study's cache file.
+    run : callable
+        ``(params, **options) -> result`` (a JSON-able dict), a module-level function.
+    options : dict
+        Passed to ``run`` beside each cell's parameters, never part of a key (a data folder,
+        a thread count).
+    plan : callable
+        ``cache -> list of params``: every cell the study needs given what is cached so far
+        (for a one-phase study, the same list whatever the cache).
+    fingerprint : str
+        :func:`code_fingerprint` of the code that runs the cells.
+    compare : sequence of str
+        The result fields that must be identical for ``--adopt`` to accept a fingerprint.
+    describe : callable
+        ``(params, result) -> str``, a few words per finished cell for the log.
+    """
+
+    cache: Path
+    run: Callable[[dict], dict]
+    plan: Callable[[Cache], list]
+    fingerprint: str
+    compare: Sequence[str] = ("score",)
+    describe: Callable[[dict, dict], str] = lambda params, result: ""
+    label: str = "cells"
+    options: dict = field(default_factory=dict)
+
+    def missing(self, cache: Cache) -> list:
+        return [p for p in self.plan(cache) if cache.result(p, self.fingerprint) is None]
+
+    def _store(self, cache: Cache, commit: str):
+        def store(params, result, cpu, wall):
+            cache.put(params, {"params": params, "result": result, "cpu_s": round(cpu, 3),
+                               "wall_s": round(wall, 3), "fingerprint": self.fingerprint,
+                               "commit": commit})  # fmt: skip
+        return store
+
+    def adopt(self, cache: Cache, n: int, jobs: int) -> None:
+        """Refit ``n`` cells of each older fingerprint among the planned cells; restamp that
+        fingerprint's cells if every ``compare`` field is identical."""
+        planned = {cell_key(p): p for p in self.plan(cache)}
+        stale: dict[str, list] = {}
+        for key, params in planned.items():
+            record = cache.records.get(key)
+            if record is not None and record["fingerprint"] != self.fingerprint:
+                stale.setdefault(record["fingerprint"], []).append(key)
+        for old, keys in stale.items():
+            keys.sort(key=lambda k: cache.records[k]["cpu_s"])  # the cheapest cells check it
+            probe = [planned[k] for k in keys[:n]]
+            refits = {}
+
+            def keep(params, result, cpu, wall):
+                refits[cell_key(params)] = (result, cpu, wall)
+
+            run_cells(probe, self.run, store=keep, jobs=jobs, options=self.options,
+                      label=f"checking fingerprint {old}")  # fmt: skip
+            same = len(refits) == len(probe) and all(
+                refits[cell_key(p)][0].get(f) == cache.records[cell_key(p)]["result"].get(f)
+                for p in probe for f in self.compare
+            )  # fmt: skip
+            if not same:
+                print(f"fingerprint {old}: the refits differ; its {len(keys)} cells will be "
+                      "refitted", flush=True)  # fmt: skip
+                continue
+            for key in keys:
+                record = cache.records[key]
+                record["adopted_from"] = record["fingerprint"]
+                record["fingerprint"] = self.fingerprint
+            cache.save()
+            print(f"fingerprint {old}: {len(probe)} refits identical; {len(keys)} cells adopted",
+                  flush=True)  # fmt: skip
+
+    def execute(self, args: argparse.Namespace) -> tuple[Cache, Outcome]:
+        """Run what is missing (unless ``--report-only``), phase after phase; return the cache
+        and what this call ran, for the report."""
+        cache = Cache(self.cache)
+        total = Outcome()
+        if args.report_only:
+            return cache, total
+        if args.adopt:
+            self.adopt(cache, args.adopt, args.jobs)
+        deadline = time.time() + 60 * args.budget if math.isfinite(args.budget) else math.inf
+        store = self._store(cache, git_commit())
+        seen: set[str] = set()
+        while True:
+            cells = [p for p in self.missing(cache) if cell_key(p) not in seen]
+            if not cells or time.time() >= deadline:
+                total.left = len(cells)
+                total.stopped = total.stopped or bool(cells)
+                break
+            seen.update(cell_key(p) for p in cells)
+            outcome = run_cells(cells, self.run, store=store, options=self.options,
+                                jobs=args.jobs, deadline=deadline, describe=self.describe,
+                                label=self.label)  # fmt: skip
+            total.ran += outcome.ran
+            total.cpu_s += outcome.cpu_s
+            total.wall_s += outcome.wall_s
+            total.failures += outcome.failures
+            total.stopped = outcome.stopped
+            if outcome.stopped:
+                total.left = outcome.left
+                break
+        return cache, total
+
+
+def provenance(cache: Cache, keys: Iterable[str], fingerprint: str) -> str:
+    """A sentence for a report: which code fingerprints and commits made the results in
+    ``keys``, and whether they are the current code's."""
+    records = [cache.records[k] for k in keys if k in cache.records]
+    if not records:
+        return "No cached result yet."
+    by_fp = cache.fingerprints(cache_key for cache_key in keys)
+    commits = sorted({r["commit"] for r in records})
+    parts = [f"{n} at code `{fp}`" + (" (the current code)" if fp == fingerprint else "")
+             for fp, n in sorted(by_fp.items(), key=lambda item: -item[1])]  # fmt: skip
+    cpu = sum(r["cpu_s"] for r in records)
+    return (f"{len(records)} cached fits ({', '.join(parts)}; commits {', '.join(commits)}); "
+            f"{cpu / 3600:.2f} CPU hours inside the fits.")  # fmt: skip
