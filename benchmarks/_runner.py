@@ -21,8 +21,8 @@ instead of refitting them all; otherwise they are refitted as the run goes on. `
 reads every cached result whatever its fingerprint, and the report says which code made which.
 
 Studies with a second phase (test seeds of the setting chosen on validation) give the runner a
-function of the cache that returns the cells to run; it is called again after each phase, until it
-asks for nothing new.
+function of the cache that returns the cells to run; it is asked again whenever a worker is free,
+so a later phase starts as soon as what it depends on is cached.
 """
 
 from __future__ import annotations
@@ -211,8 +211,8 @@ class _Bar:
 
 
 def run_cells(
-    cells: Sequence[dict],
-    run: Callable[[dict], dict],
+    cells: Sequence[dict] | Callable[[], Sequence[dict]],
+    run: Callable[..., dict],
     *,
     store: Callable[[dict, dict, float, float], None],
     options: dict | None = None,
@@ -221,44 +221,63 @@ def run_cells(
     describe: Callable[[dict, dict], str] = lambda params, result: "",
     label: str = "cells",
 ) -> Outcome:
-    """Run ``run(params, **options)`` for each of ``cells`` (a function importable by name, so
-    that worker processes can find it; ``options`` are what a run needs beyond the cell's
-    parameters, such as a data folder or a thread count, and never part of its key), ``jobs`` at
-    once; ``store(params, result, cpu_s, wall_s)`` is called
-    in this process as each finishes (in the order they finish). No cell starts after
-    ``deadline`` (a ``time.time()``). A cell that raises is reported and left out; the others go
-    on. This is the one loop every study's fits go through."""
-    outcome = Outcome(left=len(cells))
-    if not cells:
-        return outcome
+    """Run ``run(params, **options)`` for each cell, ``jobs`` at once, and call
+    ``store(params, result, cpu_s, wall_s)`` in this process as each finishes.
+
+    ``run`` is a module-level function (worker processes import it by name); ``options`` are
+    what it needs beyond the cell's parameters (a data folder, a thread count), never part of a
+    key. ``cells`` is a list, or a function returning the cells still wanted, asked again each
+    time a worker is free, so that a study can release its next phase (the test seeds of a
+    setting chosen on validation) as soon as the cells it depends on are stored. No cell starts
+    after ``deadline`` (a ``time.time()``). A cell that raises is reported and left out; the
+    others go on. This is the one loop every study's fits go through."""
+    source = cells if callable(cells) else (lambda fixed=list(cells): fixed)
     where = _resolve(run)
     options = options or {}
+    outcome = Outcome()
+    started: set[str] = set()
+
+    def wanted() -> list:
+        return [c for c in source() if cell_key(c) not in started]
+
+    pending = wanted()
+    outcome.left = len(pending)
+    if not pending:
+        return outcome
     start = time.perf_counter()
-    bar = _Bar(len(cells), label)
-    print(f"{label}: {len(cells)} to run, {jobs} at a time", flush=True)
+    bar = _Bar(len(pending), label)
+    print(f"{label}: {len(pending)} to run now, {jobs} at a time", flush=True)
 
     def finished(params, result, cpu, wall):
         outcome.ran += 1
-        outcome.left -= 1
         outcome.cpu_s += cpu
         store(params, result, cpu, wall)
+        outcome.left = len(wanted()) + running_count()
         bar.advance()
-        elapsed = time.perf_counter() - start
-        eta = elapsed / outcome.ran * outcome.left
-        print(f"[{outcome.ran}/{len(cells)}, {outcome.left} left, ~{_clock(eta)} to go] "
+        eta = outcome.cpu_s / outcome.ran * outcome.left / max(jobs, 1)
+        print(f"[{outcome.ran} done, {outcome.left} left, ~{_clock(eta)} to go] "
               f"{cell_key(params)} ({cpu:.0f} CPU s) {describe(params, result)}",
               flush=True)  # fmt: skip
 
     def failed(params, error):
-        outcome.left -= 1
         outcome.failures.append((params, repr(error)))
         print(f"FAILED {cell_key(params)}: {error!r}", flush=True)
 
-    pending = list(cells)
+    running: dict = {}
+
+    def running_count() -> int:
+        return len(running)
+
+    def take():
+        cells = wanted()
+        if not cells or time.time() >= deadline:
+            return None
+        started.add(cell_key(cells[0]))
+        return cells[0]
+
     try:
         if jobs == 1:
-            while pending and time.time() < deadline:
-                params = pending.pop(0)
+            while (params := take()) is not None:
                 try:
                     result, cpu, wall = _run_one(where, params, options)
                 except Exception as error:  # noqa: BLE001 (reported; the study goes on)
@@ -268,10 +287,8 @@ def run_cells(
         else:
             # spawned workers: a forked copy of a process that already ran torch can deadlock
             with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-                running = {}
-                while pending or running:
-                    while pending and len(running) < jobs and time.time() < deadline:
-                        params = pending.pop(0)
+                while True:
+                    while len(running) < jobs and (params := take()) is not None:
                         running[pool.submit(_run_one, where, params, options)] = params
                     if not running:
                         break
@@ -284,10 +301,11 @@ def run_cells(
                             failed(params, error)
     finally:
         bar.close()
-    outcome.stopped = bool(pending)
+    outcome.left = len(wanted())
+    outcome.stopped = outcome.left > 0
     outcome.wall_s = time.perf_counter() - start
     if outcome.stopped:
-        print(f"{label}: stopped by the budget with {len(pending)} cells left; "
+        print(f"{label}: stopped by the budget with {outcome.left} cells left; "
               "run the same command again to continue", flush=True)  # fmt: skip
     return outcome
 
@@ -388,33 +406,16 @@ class Study:
         """Run what is missing (unless ``--report-only``), phase after phase; return the cache
         and what this call ran, for the report."""
         cache = Cache(self.cache)
-        total = Outcome()
         if args.report_only:
-            return cache, total
+            return cache, Outcome()
         if args.adopt:
             self.adopt(cache, args.adopt, args.jobs)
         deadline = time.time() + 60 * args.budget if math.isfinite(args.budget) else math.inf
-        store = self._store(cache, git_commit())
-        seen: set[str] = set()
-        while True:
-            cells = [p for p in self.missing(cache) if cell_key(p) not in seen]
-            if not cells or time.time() >= deadline:
-                total.left = len(cells)
-                total.stopped = total.stopped or bool(cells)
-                break
-            seen.update(cell_key(p) for p in cells)
-            outcome = run_cells(cells, self.run, store=store, options=self.options,
-                                jobs=args.jobs, deadline=deadline, describe=self.describe,
-                                label=self.label)  # fmt: skip
-            total.ran += outcome.ran
-            total.cpu_s += outcome.cpu_s
-            total.wall_s += outcome.wall_s
-            total.failures += outcome.failures
-            total.stopped = outcome.stopped
-            if outcome.stopped:
-                total.left = outcome.left
-                break
-        return cache, total
+        outcome = run_cells(lambda: self.missing(cache), self.run,
+                            store=self._store(cache, git_commit()), options=self.options,
+                            jobs=args.jobs, deadline=deadline, describe=self.describe,
+                            label=self.label)  # fmt: skip
+        return cache, outcome
 
 
 def provenance(cache: Cache, keys: Iterable[str], fingerprint: str) -> str:

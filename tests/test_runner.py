@@ -1,0 +1,152 @@
+"""The experiment runner (``benchmarks/_runner.py``): cells cached as they finish, a rerun that
+continues, the budget, report-only, processes, the code fingerprint and ``--adopt``."""
+
+import argparse
+import json
+import math
+import os
+import time
+
+import pytest
+
+from benchmarks import _runner
+from benchmarks._runner import Cache, Study, cell_key, code_fingerprint, run_cells
+
+
+def square(params, *, log=None, offset=0.0):
+    """A cell: records that it ran (in ``log``, a folder), returns x^2 + offset."""
+    if log is not None:
+        with open(os.path.join(log, f"{params['x']}-{time.time_ns()}"), "w"):
+            pass
+    if params["x"] == 13:
+        raise ValueError("thirteen")
+    return {"score": params["x"] ** 2 + offset}
+
+
+def args(**kw):
+    return argparse.Namespace(**{"jobs": 1, "budget": math.inf, "report_only": False,
+                                 "adopt": 0, **kw})  # fmt: skip
+
+
+def study(tmp_path, xs, fingerprint="A", offset=0.0, **kw):
+    return Study(cache=tmp_path / "cache.json", run=square, fingerprint=fingerprint,
+                 plan=lambda cache: [{"x": x} for x in xs],
+                 options={"log": str(tmp_path / "log"), "offset": offset}, **kw)  # fmt: skip
+
+
+def runs(tmp_path):
+    return sorted(int(name.split("-")[0]) for name in os.listdir(tmp_path / "log"))
+
+
+@pytest.fixture
+def log(tmp_path):
+    (tmp_path / "log").mkdir()
+    return tmp_path
+
+
+def test_cells_are_cached_and_a_rerun_continues(log):
+    cache, outcome = study(log, [1, 2, 3]).execute(args())
+    assert outcome.ran == 3 and runs(log) == [1, 2, 3]
+    on_disk = json.loads((log / "cache.json").read_text())
+    record = on_disk[cell_key({"x": 2})]
+    assert record["result"] == {"score": 4} and record["fingerprint"] == "A"
+    assert record["params"] == {"x": 2} and record["cpu_s"] >= 0 and "commit" in record
+    # options (a folder, a thread count) are not part of the key
+    assert "log" not in cell_key(record["params"])
+    cache, outcome = study(log, [1, 2, 3, 4]).execute(args())
+    assert outcome.ran == 1 and runs(log) == [1, 2, 3, 4]
+
+
+def test_the_budget_stops_between_cells_and_the_rerun_finishes(log):
+    cache, outcome = study(log, [1, 2, 3]).execute(args(budget=0.0))
+    assert outcome.ran == 0 and outcome.stopped and outcome.left == 3
+    assert not (log / "cache.json").exists()
+    calls = []
+
+    def store(params, result, cpu, wall):
+        calls.append(params["x"])
+        time.sleep(0.6)  # the deadline passes while the first result is stored
+
+    # a deadline reached after the first cell: that cell finishes, no other starts
+    deadline = time.time() + 0.5
+    cells = [{"x": 1}, {"x": 2}]
+
+    def slow_source():
+        return [c for c in cells if c["x"] not in calls]
+
+    outcome = run_cells(slow_source, square, store=store, deadline=deadline)
+    assert calls == [1] and outcome.stopped and outcome.left == 1
+
+
+def test_a_failing_cell_is_reported_and_the_others_go_on(log):
+    cache, outcome = study(log, [12, 13, 14]).execute(args())
+    assert outcome.ran == 2 and len(outcome.failures) == 1
+    assert "thirteen" in outcome.failures[0][1]
+    assert cache.result({"x": 13}) is None and cache.result({"x": 14}) == {"score": 196}
+
+
+def test_processes_give_the_same_results(log):
+    cache, outcome = study(log, [1, 2, 3, 4, 5]).execute(args(jobs=2))
+    assert outcome.ran == 5
+    assert [cache.result({"x": x})["score"] for x in range(1, 6)] == [1, 4, 9, 16, 25]
+
+
+def test_a_later_phase_is_released_as_soon_as_its_inputs_are_cached(log):
+    """The plan asks for x=100 once x=1 is cached: it runs in the same call."""
+    def plan(cache):
+        return [{"x": 1}, {"x": 2}] + ([{"x": 100}] if cache.result({"x": 1}) else [])
+
+    s = Study(cache=log / "cache.json", run=square, fingerprint="A", plan=plan,
+              options={"log": str(log / "log")})  # fmt: skip
+    cache, outcome = s.execute(args())
+    assert outcome.ran == 3 and runs(log) == [1, 2, 100]
+
+
+def test_report_only_reads_every_fingerprint_and_runs_nothing(log):
+    study(log, [1, 2]).execute(args())
+    cache, outcome = study(log, [1, 2], fingerprint="B").execute(args(report_only=True))
+    assert outcome.ran == 0 and runs(log) == [1, 2]
+    assert cache.result({"x": 2}) == {"score": 4}  # any fingerprint
+    assert cache.result({"x": 2}, "B") is None  # not the current code's
+    assert "2 at code `A`" in _runner.provenance(cache, cache.records, "B")
+
+
+def test_a_new_fingerprint_refits_unless_adopted(log):
+    study(log, [1, 2, 3]).execute(args())
+    # identical results at code B: two refits, then the third cell is adopted, not refitted
+    cache, outcome = study(log, [1, 2, 3], fingerprint="B").execute(args(adopt=2))
+    assert outcome.ran == 0 and runs(log) == [1, 1, 2, 2, 3]
+    assert all(r["fingerprint"] == "B" for r in cache.records.values())
+    assert cache.records[cell_key({"x": 3})]["adopted_from"] == "A"
+    # different results at code C: nothing adopted, everything refitted
+    cache, outcome = study(log, [1, 2, 3], fingerprint="C", offset=0.5).execute(args(adopt=1))
+    assert outcome.ran == 3 and cache.result({"x": 3}, "C") == {"score": 9.5}
+    # and without --adopt a new fingerprint refits everything
+    cache, outcome = study(log, [1, 2], fingerprint="D", offset=0.5).execute(args())
+    assert outcome.ran == 2
+
+
+def test_the_fingerprint_follows_code_not_prose(tmp_path, monkeypatch):
+    monkeypatch.setattr(_runner, "REPO", tmp_path)
+    module = tmp_path / "m.py"
+    module.write_text('"""Doc."""\n\ndef f(x):\n    """Doc."""\n    return x + 1  # one\n')
+    first = code_fingerprint(["m.py"])
+    module.write_text('"""Other doc."""\n\n\ndef f(x):\n    """More."""\n    return x + 1  # two\n')
+    assert code_fingerprint(["m.py"]) == first
+    module.write_text('"""Doc."""\n\ndef f(x):\n    return x + 2\n')
+    assert code_fingerprint(["m.py"]) != first
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    (tmp_path / "pkg" / "skip.py").write_text("B = 1\n")
+    with_pkg = code_fingerprint(["pkg"], exclude=["pkg/skip"])
+    (tmp_path / "pkg" / "skip.py").write_text("B = 2\n")
+    assert code_fingerprint(["pkg"], exclude=["pkg/skip"]) == with_pkg
+    assert code_fingerprint(["pkg"]) != with_pkg
+
+
+def test_the_cache_file_is_sorted_json_written_whole(tmp_path):
+    cache = Cache(tmp_path / "c.json")
+    cache.put({"b": 1, "a": 2}, {"result": {}, "fingerprint": "A", "cpu_s": 0.0})
+    text = (tmp_path / "c.json").read_text()
+    assert json.loads(text) == cache.records and json.dumps(cell_key({"a": 2, "b": 1})) in text
+    assert not list(tmp_path.glob("*.tmp"))
