@@ -2,13 +2,15 @@
 
 Only the per-fit penalty cost and threads sections run here: overhead, memory, per-step cost and
 the CNN section are ``overhead.py``'s and ``penalty_cost.py``'s functions, which take a minute
-even at tiny sizes on a busy machine. The thesis' MNIST benchmark writes its report from a cache
-of results (its fits need MNIST and minutes each).
+even at tiny sizes on a busy machine. The thesis' MNIST study is checked on its plan (the
+grid, its extension, the paired gain) from a made-up cache, and end to end on tiny files.
 """
 
-import json
+import numpy as np
+import pytest
 
 from benchmarks import speed, thesis_mnist
+from benchmarks._runner import Cache, cell_key
 
 
 def test_speed_quick_reports_every_penalty_against_its_bound(tmp_path):
@@ -30,30 +32,74 @@ def test_speed_quick_reports_every_penalty_against_its_bound(tmp_path):
         assert cells[4] == ("yes" if ratio <= 1.1 * bound else cells[4]) and cells[4]
 
 
-def test_thesis_mnist_report_puts_the_thesis_numbers_beside_ours(tmp_path):
-    results = []
-    for seed, shift in ((0, 0.0), (1, 0.01)):
-        for method, accuracy in (("loop", 0.915), ("none", 0.91), ("double_backprop", 0.93),
-                                 ("noise", 0.905)):  # fmt: skip
-            results.append({
-                "method": method, "size": 50, "seed": seed, "epochs": 30, "grid": "short",
-                "alpha": 3.0 if method == "double_backprop" else None,
-                "epsilon": 0.1 if method == "noise" else None,
-                "test_accuracy": accuracy + shift, "cpu_seconds": 10.0, "wall_seconds": 20.0,
-                "candidates": [] if method in ("none", "loop") else [
-                    {"alpha": 3.0, "epsilon": None, "valid_accuracy": 0.9, "valid_log_loss": 0.3,
-                     "test_accuracy_80": 0.92},
-                    {"alpha": 0.3, "epsilon": None, "valid_accuracy": 0.8, "valid_log_loss": 0.5,
-                     "test_accuracy_80": 0.93},
-                ],
-            })  # fmt: skip
-    (tmp_path / "thesis_mnist.json").write_text(json.dumps({"results": results}))
-    argv = ["--sizes", "50", "--seeds", "2", "--epochs", "30", "--grid", "short", "--methods",
-            "loop,none,double_backprop,noise", "--report-only", "--out", str(tmp_path)]  # fmt: skip
+def _thesis_plan(tmp_path, *extra):
+    args = thesis_mnist.parse(["--report-only", "--out", str(tmp_path), *extra])
+    cache = Cache(tmp_path / "cache.json")
+    return args, cache, thesis_mnist.Plan(args, cache, None)
+
+
+def _put(cache, cell, valid, test=0.9):
+    result = {"valid_accuracy": valid, "valid_log_loss": 1 - valid, "test_accuracy": test,
+              "loss_curve": [1.0], "n_iter": 1}  # fmt: skip
+    cache.records[cell_key(cell)] = {"params": cell, "result": result, "fingerprint": "f",
+                                     "cpu_s": 1.0, "wall_s": 1.0}  # fmt: skip
+
+
+def test_thesis_grid_is_the_thesis_log_grid_and_extends_past_a_chosen_end(tmp_path):
+    assert [thesis_mnist.thesis_alpha(k) for k in range(7)] == [
+        1e-6, 1.2e-5, 0.00014, 0.0017, 0.021, 0.25, 3.0]  # fmt: skip
+    args, cache, plan = _thesis_plan(tmp_path, "--methods", "none", "jacobian")
+    cells, chosen = plan.ladder("jacobian", 50)
+    assert [c["setting"]["alpha"] for c in cells] == [0.021, 0.25, 3.0] and chosen is None
+    for cell, valid in zip(cells, (0.80, 0.85, 0.90)):  # the largest strength wins: an end
+        _put(cache, cell, valid)
+    cells, chosen = plan.ladder("jacobian", 50)
+    assert [c["setting"]["alpha"] for c in cells] == [0.021, 0.25, 3.0, 36.0] and chosen is None
+    assert cells[-1] in plan.cells() and not plan.runs("jacobian", 50)
+    _put(cache, cells[-1], 0.70)  # beyond it is worse: 3 is inside now
+    cells, chosen = plan.ladder("jacobian", 50)
+    assert chosen["setting"] == {"alpha": 3.0}
+    assert [c["seed"] for c in plan.runs("jacobian", 50)] == list(range(10))
+    # 1000 per class trains the strength chosen at 200, and only the best methods: not yet known
+    assert plan.runs("jacobian", 1000) == [] and plan.methods(1000) == ["none"]
+
+
+def test_thesis_gain_is_paired_by_seed_with_its_interval(tmp_path):
+    mean, low, high, n = thesis_mnist.paired_interval([2.0, 2.5, 3.0])  # sd 0.5, t(2) 4.3027
+    assert (mean, n) == (2.5, 3) and low == pytest.approx(2.5 - 4.302653 * 0.5 / np.sqrt(3))
+    assert high == pytest.approx(5 - low) and thesis_mnist.verdict((mean, low, high, n)) == "better"
+    assert thesis_mnist.verdict(thesis_mnist.paired_interval([-1.0, 2.0])) == "not established"
+    assert thesis_mnist.verdict(thesis_mnist.paired_interval([-1.0, -1.1, -0.9])) == "worse"
+    args, cache, plan = _thesis_plan(tmp_path, "--methods", "none", "noise", "--sizes", "50",
+                                     "--seeds", "3")  # fmt: skip
+    for cell in plan.cells():
+        _put(cache, cell, 0.9 if cell["setting"] == {"epsilon": 0.2} else 0.8)
+    runs = plan.runs("noise", 50)
+    base = plan.runs("none", 50)
+    for seed, (a, b) in enumerate(zip(runs, base)):
+        _put(cache, a, 0.9, test=0.92 + 0.01 * seed)
+        _put(cache, b, 0.9, test=0.90)
+    mean, low, high, n = plan.gain("noise", 50)
+    assert n == 3 and mean == pytest.approx(3.0) and low > 0 and plan.finished()
+
+
+def test_thesis_study_runs_end_to_end_on_tiny_files(tmp_path):
+    from tests.test_techreport_mnist import fake_mnist
+
+    (tmp_path / "mnist").mkdir()
+    data = fake_mnist(tmp_path / "mnist", dotted=False)
+    argv = ["--quick", "--data", str(data), "--sizes", "5", "--choose-sizes", "5",
+            "--valid-rows", "40", "--test-rows", "60", "--methods", "loop", "none", "jacobian",
+            "--out", str(tmp_path / "out")]  # fmt: skip
     assert thesis_mnist.main(argv) == 0
-    report = (tmp_path / "thesis_mnist.md").read_text()
-    assert "The thesis chose each method's strength on the test set" in report
-    assert "| `none` (baseline) | 91.50 (0.50) | 90.195 (0.45) |" in report
-    assert "| `double_backprop` (db) | 93.50 (0.50) | 92.273 (0.49) |" in report
-    assert "target >= 89.195: met" in report and "not above the baseline: NI -0.50" in report
-    assert "test choice +1.00" in report and (tmp_path / "thesis_mnist.png").is_file()
+    text = (tmp_path / "out" / "thesis_mnist.md").read_text()
+    assert "The thesis chose each strength on the test set" in text
+    assert "| `jacobian` (jac) |" in text and "| hand-written loop |" in text
+    assert "3 of the 3 fits planned so far are cached." in text
+    assert (tmp_path / "out" / "thesis_mnist.png").is_file()
+    # the report alone, from the cache, without the data
+    out = tmp_path / "out"
+    assert thesis_mnist.main(["--quick", "--report-only", "--sizes", "5", "--choose-sizes", "5",
+                              "--valid-rows", "40", "--test-rows", "60", "--methods", "loop",
+                              "none", "jacobian", "--out", str(out)]) == 0  # fmt: skip
+    assert (out / "thesis_mnist.md").read_text().count("| `jacobian` (jac) |") == 2
