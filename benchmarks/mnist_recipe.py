@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_regpen import RegularizedMLPClassifier, TrainingLossClimbWarning
 from sklearn_regpen import estimators as _estimators
-from sklearn_regpen._loop import loss_climb
+from sklearn_regpen._climb import loss_climb
 from sklearn_regpen._schedule import CosineSchedule
 from sklearn_regpen.datasets import load_mnist
 

@@ -230,7 +230,7 @@ def arch_text(hidden) -> str:
 
 
 def report(args, cache, fingerprint, outcome, argv) -> None:
-    from sklearn_regpen._loop import loss_climb
+    from sklearn_regpen._climb import loss_climb
 
     rep = Report("Real MNIST: techreport Table 1, Figures 1 and 2 through the estimator",
                  seeds=args.seeds, module="benchmarks.techreport_mnist",

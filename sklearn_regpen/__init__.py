@@ -1,6 +1,7 @@
 """scikit-learn estimators that train neural networks with input-space regularizers."""
 
-from ._loop import TrainingDivergedError, TrainingLossClimbWarning
+from ._climb import TrainingLossClimbWarning
+from ._loop import TrainingDivergedError
 from .estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
 from .nets import RegularizedNetClassifier, RegularizedNetRegressor
 

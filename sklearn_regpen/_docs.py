@@ -58,9 +58,10 @@ ESTIMATOR_DOC = """{summary}
         and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
         from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
         stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
-        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score. ``"auto"`` decides from the data, and says so with
-        ``verbose``: ``"constant"`` for inputs of fewer than 512 features (tables: exactly the
-        training of the former default), ``"cosine"`` for 512 or more (images; on MNIST it kept
+        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score.
+        ``"auto"`` decides from the data, and says so with ``verbose``: ``"constant"`` for inputs
+        of fewer than 512 features (tables: exactly the training of the former default),
+        ``"cosine"`` for 512 or more (images; on MNIST it kept
         every penalty's training loss from climbing, user guide "Training recipe").
         ``partial_fit`` keeps the rate it has, except after ``"cosine"``, which it resets to
         ``learning_rate_init``: a decay needs the length of a fit, which ``partial_fit`` lacks.

@@ -20,66 +20,6 @@ class TrainingDivergedError(ValueError):
     """The training loss stopped being finite; the estimator is left as it was before the call."""
 
 
-class TrainingLossClimbWarning(UserWarning):
-    """The training loss of a fit ended well above the lowest it reached (see :func:`loss_climb`).
-
-    The fit still succeeds, with the weights of its best epoch; the warning says that the recipe
-    (learning rate, schedule, penalty strength) was unstable for this penalty and data. Filter it
-    like any warning: ``warnings.simplefilter("ignore", TrainingLossClimbWarning)``.
-    """
-
-
-#: a fit's last epoch loss above this many times its lowest counts as a climb ...
-CLIMB_RATIO = 1.3
-#: ... when the rise is also more than this share of the fall from the first epoch to the lowest
-#: (so that a loss wandering just above a floor near 0, as on an easy table, is not a climb)
-CLIMB_SHARE = 0.1
-
-
-@dataclass(frozen=True)
-class Climb:
-    """A training loss that ended well above its minimum; epochs are 1-based, over all fits."""
-
-    lowest_epoch: int
-    lowest: float
-    last_epoch: int
-    last: float
-
-    @property
-    def ratio(self) -> float:
-        return self.last / self.lowest if self.lowest > 0 else math.inf
-
-
-def loss_climb(losses, first_epoch: int = 1) -> Climb | None:
-    """The climb of one fit's epoch losses ``losses`` (epoch ``first_epoch`` first), or None.
-
-    A climb is a last epoch whose loss is more than :data:`CLIMB_RATIO` times the lowest loss of
-    the fit, by more than :data:`CLIMB_SHARE` of the fall from the first epoch to the lowest. The
-    rule reads the loss where training ended, not its spikes on the way: a loss that recovers
-    is no climb, one that ends at 0.3 after reaching 0.2 (MNIST with ``jacobian`` at a rate too
-    high, issue 13) is.
-    """
-    losses = [float(v) for v in losses]
-    if len(losses) < 2:
-        return None
-    low = min(range(len(losses)), key=losses.__getitem__)
-    lowest, last, first = losses[low], losses[-1], losses[0]
-    if last > CLIMB_RATIO * lowest and last - lowest > CLIMB_SHARE * (first - lowest):
-        return Climb(first_epoch + low, lowest, first_epoch + len(losses) - 1, last)
-    return None
-
-
-def climb_message(climb: Climb, describe: str, kept_epoch: int) -> str:
-    """The warning's text: the epochs, the losses, the settings, what to try."""
-    return (
-        f"The training loss climbed: {climb.last:.4g} at epoch {climb.last_epoch}, "
-        f"{climb.ratio:.2f}x its lowest ({climb.lowest:.4g} at epoch {climb.lowest_epoch}), "
-        f"with {describe}. The model keeps the weights of epoch {kept_epoch}. Try a smaller "
-        "learning_rate_init (by 3x), learning_rate='cosine', or a smaller alpha; for "
-        "Jacobian penalties with projections, more projections (penalty__n_projections)."
-    )
-
-
 @dataclass
 class Progress:
     """What training has recorded so far; carried across ``warm_start`` fits and ``partial_fit``."""
@@ -118,19 +58,20 @@ def run_epochs(
 ) -> bool:
     """Train ``net`` on ``train`` for up to ``max_epochs`` epochs; return whether it converged.
 
-    With ``validate`` (a callable scoring the current module, higher is better) training stops once
-    the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without it,
-    the same rule applies to the training loss; ``n_iter_no_change=None`` never stops on a stall
-    (a schedule that decays to 0 at ``max_epochs`` is its own stopping rule). ``on_stall``, when given, is called at that point
-    instead of stopping: it returns True to go on (after lowering the learning rate, say), with the
-    count of epochs without improvement reset, or False to stop. Either way the weights of the best
-    epoch of this call (highest score, or lowest training loss) are restored at the end: a loss
-    that spikes late in training (seen with ``vat`` on a one-hot table, where the last epoch's loss
-    was 100 times its best) must not leave the model with its worst weights. ``stop_early=False``
-    (``partial_fit``) runs all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss
-    raises :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the
-    best epoch's of this call, or the last completed one's for ``partial_fit``) before it
-    propagates. ``progress.kept_epoch`` names the epoch whose weights are kept.
+    With ``validate`` (a callable scoring the current module, higher is better) training stops
+    once the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs;
+    without it, the same rule applies to the training loss; ``n_iter_no_change=None`` never
+    stops on a stall (a schedule that decays to 0 at ``max_epochs`` is its own stopping rule).
+    ``on_stall``, when given, is called at that point instead of stopping: it returns True to go
+    on (after lowering the learning rate, say), with the count of epochs without improvement
+    reset, or False to stop. Either way the weights of the best epoch of this call (highest
+    score, or lowest training loss) are restored at the end: a loss that spikes late in training
+    (seen with ``vat`` on a one-hot table, where the last epoch's loss was 100 times its best)
+    must not leave the model with its worst weights. ``stop_early=False`` (``partial_fit``) runs
+    all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss raises
+    :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the best
+    epoch's of this call, or the last completed one's for ``partial_fit``) before it propagates.
+    ``progress.kept_epoch`` names the epoch whose weights are kept.
     """
     module = net.module_
     kept = None  # the weights to fall back on: this call's best epoch, or its last completed one

@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
 from ._docs import (
     CLASS_WEIGHT_DOC,
     ESTIMATOR_DOC,
@@ -49,14 +50,7 @@ from ._docs import (
     _penalty_lines,
 )
 from ._links import API_PAGE_TEMPLATE
-from ._loop import (
-    Progress,
-    TrainingDivergedError,
-    TrainingLossClimbWarning,
-    climb_message,
-    loss_climb,
-    run_epochs,
-)
+from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._param_checks import Interval, StrOptions, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization

@@ -16,7 +16,7 @@ from sklearn_regpen import (
     TrainingLossClimbWarning,
     _loop,
 )
-from sklearn_regpen._loop import CLIMB_RATIO, loss_climb
+from sklearn_regpen._climb import CLIMB_RATIO, loss_climb
 from sklearn_regpen._schedule import WIDE_INPUT, CosineSchedule, resolve_learning_rate
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0, batch_size=32)
