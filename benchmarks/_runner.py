@@ -167,6 +167,8 @@ class Outcome:
     stopped: bool = False  # by the budget
     cpu_s: float = 0.0  # CPU seconds inside the cells
     wall_s: float = 0.0  # wall seconds of the whole call
+    fits_wall_s: float = 0.0  # wall seconds inside the cells
+    own_s: float = 0.0  # wall seconds of the runner's own work: planning, storing, reporting
     failures: list = field(default_factory=list)
 
 
@@ -238,7 +240,10 @@ def run_cells(
     started: set[str] = set()
 
     def wanted() -> list:
-        return [c for c in source() if cell_key(c) not in started]
+        tick = time.perf_counter()
+        cells = [c for c in source() if cell_key(c) not in started]
+        outcome.own_s += time.perf_counter() - tick
+        return cells
 
     pending = wanted()
     outcome.left = len(pending)
@@ -251,7 +256,10 @@ def run_cells(
     def finished(params, result, cpu, wall):
         outcome.ran += 1
         outcome.cpu_s += cpu
+        outcome.fits_wall_s += wall
+        tick = time.perf_counter()
         store(params, result, cpu, wall)
+        outcome.own_s += time.perf_counter() - tick
         outcome.left = len(wanted()) + running_count()
         bar.advance()
         eta = outcome.cpu_s / outcome.ran * outcome.left / max(jobs, 1)
@@ -304,6 +312,9 @@ def run_cells(
     outcome.left = len(wanted())
     outcome.stopped = outcome.left > 0
     outcome.wall_s = time.perf_counter() - start
+    print(f"{label}: {outcome.ran} ran; the runner's own work (planning, cache writes) took "
+          f"{outcome.own_s:.2f} s, {100 * outcome.own_s / max(outcome.fits_wall_s, 1e-9):.2f}% "
+          "of the fits' wall time", flush=True)  # fmt: skip
     if outcome.stopped:
         print(f"{label}: stopped by the budget with {outcome.left} cells left; "
               "run the same command again to continue", flush=True)  # fmt: skip
