@@ -19,7 +19,7 @@ The warning must stay silent where training went well and speak where it did not
   0.3, which plateaus above its best loss), and Adam at a rate 30x too high on a small table.
 
 Every fit is a cell of the experiment runner, cached in ``results/climb_rule_cache.json``; the
-report applies the package's rule (``sklearn_regpen._loop.loss_climb``) and the rule it replaced
+report applies the package's rule (``sklearn_regpen._climb.loss_climb``) and the rule it replaced
 to every cached curve, so a change of rule is judged without refitting.
 """
 
@@ -199,11 +199,28 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
     rep.show(
         "## Flat noisy curves and forced climbs",
         f"{args.epochs} epochs on an easy 300-row table per fit (hidden 16, batch 32, Adam 3e-3, "
-        "no early stop). An alarm on a flat curve is a false alarm; the late spike and the ramp "
-        "are climbs put on the same curves, and every one should be found. `before`: the last "
-        "epoch over 1.3x the lowest (and over a tenth of the fall); `now`: the package's rule "
-        "(`sklearn_regpen._loop.loss_climb`).\n\n" + markdown_table(header, rows),
+        "no early stop). An alarm on one of these fits is a false alarm unless its curve was not "
+        "flat after all (the fits that raised one are listed below, with their losses); the "
+        "late spike and the ramp are climbs put on the same curves, and every one should be "
+        "found. `before`: the last epoch over 1.3x the lowest (and over a tenth of the fall); "
+        "`now`: the package's rule (`sklearn_regpen._climb.loss_climb`).\n\n"
+        + markdown_table(header, rows),
     )  # fmt: skip
+    alarms = [(c, curve) for c, curve in flat if any(rule(curve) for rule in RULES.values())]
+    if alarms:
+        rep.add(
+            "### The fits of the flat set that raised an alarm",
+            "Each with its lowest and highest epoch loss, so that the reader can judge whether "
+            "it was flat.\n\n"
+            + markdown_table(
+                ["penalty", "seed", "lowest loss", "highest loss after the lowest", "last loss",
+                 *(f"{n}: alarm" for n in RULES)],
+                [[f"`{c['penalty']}`", c["seed"], f"{min(curve):.4g}",
+                  f"{max(curve[int(np.argmin(curve)):]):.4g}", f"{curve[-1]:.4g}",
+                  *("yes" if rule(curve) else "no" for rule in RULES.values())]
+                 for c, curve in alarms],
+            ),
+        )  # fmt: skip
     real = [(c, curve) for c, curve in found if c["kind"] in ("fast", "mnist")]
     if real:
         rows = []

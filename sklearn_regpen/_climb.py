@@ -39,7 +39,7 @@ class TrainingLossClimbWarning(UserWarning):
 
 
 #: the last epoch's loss above this many times the lowest level counts as a climb ...
-CLIMB_RATIO = 1.2
+CLIMB_RATIO = 1.15
 #: ... when the rise is also more than this share of the fall from the first epoch to the lowest
 #: level (a loss wandering just above a floor near 0, as on an easy table, is no climb) ...
 CLIMB_SHARE = 0.1

@@ -81,9 +81,10 @@ ESTIMATOR_DOC = """{summary}
         schedule, which runs to ``max_iter``). ``fit`` then keeps
         the weights of the best epoch (lowest training loss, or best validation score), not the
         last one, as scikit-learn's MLP would: a loss that spikes late must not leave the model
-        on its worst weights. A training loss that ends more than 1.3 times above its lowest
-        (by more than a tenth of its fall) is reported by a ``TrainingLossClimbWarning`` naming
-        the epochs, the penalty and what to try.
+        on its worst weights. A training loss that ends well above the lowest level it reached
+        (more than 1.15 times it, by more than a tenth of its fall and by more than 4 standard
+        deviations of its epoch-to-epoch scatter) is reported by a
+        ``TrainingLossClimbWarning`` naming the epochs, the penalty and what to try.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows, stop when their {score_name} stops
         improving, and keep the weights of the best epoch. Ignored by ``partial_fit``.

@@ -103,3 +103,19 @@ def test_thesis_study_runs_end_to_end_on_tiny_files(tmp_path):
                               "--valid-rows", "40", "--test-rows", "60", "--methods", "loop",
                               "none", "jacobian", "--out", str(out)]) == 0  # fmt: skip
     assert (out / "thesis_mnist.md").read_text().count("| `jacobian` (jac) |") == 2
+
+
+def test_climb_rule_study_quick(tmp_path):
+    from benchmarks import climb_rule
+
+    assert climb_rule.main(["--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "climb_rule.md").read_text()
+    for penalty in climb_rule.FAMILIES:
+        assert f"| `{penalty}` | 2 |" in text
+    assert "## Real climbs" in text and (tmp_path / "climb_rule.png").is_file()
+    # the forced climbs are found by the package's rule on every curve
+    cache = Cache(tmp_path / "climb_rule_cache.json")
+    curves = [r["result"]["loss_curve"] for r in cache.records.values()
+              if r["params"]["kind"] == "flat"]  # fmt: skip
+    assert len(curves) == 2 * len(climb_rule.FAMILIES)
+    assert all(climb_rule.new_rule(climb_rule.spiked(c)) for c in curves)
