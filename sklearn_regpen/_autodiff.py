@@ -63,10 +63,25 @@ def extend_rows(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 def unit_rows(v: torch.Tensor, batch_dims: int = 1) -> torch.Tensor:
     """``v`` scaled to unit Euclidean norm over every dimension after the first ``batch_dims``
-    (zero rows stay zero)."""
-    norm = flat_rows(v, batch_dims).norm(dim=-1)
-    norm = norm.reshape(*norm.shape, *([1] * (v.dim() - batch_dims)))
-    return v / norm.clamp_min(torch.finfo(v.dtype).tiny)
+    (zero rows stay zero).
+
+    A row of tiny entries (a gradient at a confidently classified row, say) is first divided by
+    its largest entry: the squares of entries under about 1e-19 underflow in float32, and the
+    norm computed from them would come out 0 or far too small, turning the row into a huge
+    vector instead of a unit one (a ``vat`` perturbation 1e7 times its radius). Rows of norm
+    over about 1e-13 (float32) are divided by their norm as computed directly.
+    """
+    flat = flat_rows(v, batch_dims)
+    norm = flat.norm(dim=-1)
+    # below this norm the squares that underflowed may matter (relative error above ~1e-6 for a
+    # million entries); above it the norm is divided by directly, as it always was
+    small = norm < torch.finfo(v.dtype).tiny ** 0.5 * 1e6
+    ones = torch.ones_like(norm)
+    shape = (*norm.shape, *([1] * (v.dim() - batch_dims)))
+    scale = torch.where(small, flat.abs().amax(dim=-1), norm)
+    v = v / torch.where(scale > 0, scale, ones).reshape(shape)
+    rest = torch.where(small, flat_rows(v, batch_dims).norm(dim=-1), ones)
+    return v / torch.where(rest > 0, rest, ones).reshape(shape)
 
 
 # -- output-space matrices -----------------------------------------------------------------------

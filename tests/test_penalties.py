@@ -220,3 +220,29 @@ def test_labels_required_where_used(batch):
     x, _, _ = batch
     with pytest.raises(ValueError, match="needs labels"):
         make_penalty("noise", epsilon=0.1)(tiny_net(), x)
+
+
+def test_unit_rows_of_tiny_vectors_are_unit_vectors():
+    """Entries under ~1e-19 square to 0 in float32: the row must still come out of unit norm
+    (it used to come out ~1e8 long), while ordinary rows are divided exactly as before."""
+    from sklearn_regpen._autodiff import unit_rows
+
+    v = torch.tensor([[3e-30, 4e-30], [3.0, 4.0], [0.0, 0.0], [3e-44, 4e-44]])
+    u = unit_rows(v)
+    assert torch.allclose(u[[0, 1]], torch.tensor([[0.6, 0.8], [0.6, 0.8]]))
+    assert torch.equal(u[1], v[1] / v[1].norm()) and torch.equal(u[2], torch.zeros(2))
+    assert float(u[3].norm()) == pytest.approx(1.0, rel=0.1)  # denormals: as exact as they go
+
+
+def test_power_iteration_returns_unit_directions_where_the_divergence_is_tiny():
+    """A saturated classifier's divergence changes by ~1e-25 near its rows: the direction keeps
+    unit norm (it once came out 1e11 long, and vat's epoch loss reached 1e8 on a small table)."""
+    from sklearn_regpen._autodiff import power_iteration
+
+    torch.manual_seed(0)
+    x = torch.randn(8, 4)
+    scale = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    divergence = lambda v: 1e-25 * (scale * (v - x)).square().sum(1)  # noqa: E731
+    assert torch.allclose(power_iteration(divergence, x, 1).norm(dim=1), torch.ones(8))
+    d = power_iteration(divergence, x, 20)
+    assert torch.allclose(d.abs()[:, 3], torch.ones(8), atol=1e-3)  # the top direction
