@@ -775,8 +775,9 @@ class _RegularizedEstimator(BaseEstimator):
             return self._outputs(self.net_, x)
 
     def _fitted_dtype(self) -> str:
-        """The precision the fitted network computes in (``dtype`` as it was at fit)."""
-        return self._fitted_architecture["dtype"]
+        """The precision the fitted network computes in (``dtype`` as it was at fit; float32
+        for a model pickled before ``dtype`` existed)."""
+        return self._fitted_architecture.get("dtype", "float32")
 
     def _predict_threads(self, x: torch.Tensor) -> int | None:
         """Threads for forward passes over ``x`` (see ``n_threads``)."""

@@ -194,6 +194,11 @@ def test_float64_model_pickles_and_diagnoses_in_float64():
     est = RegularizedMLPClassifier(dtype="float64", **MLP_FAST).fit(X, y)
     loaded = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    # a float32 model pickled before the parameter existed still predicts
+    old = pickle.loads(pickle.dumps(RegularizedMLPClassifier(**MLP_FAST).fit(X, y)))
+    expected = old.predict_proba(X)
+    del old.dtype, old._fitted_architecture["dtype"]
+    np.testing.assert_array_equal(old.predict_proba(X), expected)
     # the diagnostics run the network in its own precision: ||J||_F^2 to float64 rounding
     module = est.net_.module_
     x = torch.tensor(X)
