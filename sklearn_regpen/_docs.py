@@ -96,6 +96,17 @@ ESTIMATOR_DOC = """{summary}
     device : str or torch.device, default="cpu"
         Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, a ``torch.device``, or
         ``"auto"``, which picks CUDA when available.
+    dtype : {{"float32", "float64"}}, default="float32"
+        The precision the network trains and predicts in: its parameters, the inputs, targets
+        and sample weights, and so the data loss and the penalty. ``"float64"`` is slower
+        (double-precision arithmetic is slower on CPUs, and many times slower on most GPUs) but
+        takes rounding out of comparisons: integer sample weights then equal repeated rows
+        (for the penalties that draw no noise, with the data in one batch) and predictions do
+        not depend on how the rows are batched, to far below the 1e-7 of scikit-learn's
+        estimator checks, which float32 rounding misses. ``X`` may be float32 or float64
+        either way, and ``predict`` and ``predict_proba`` return float64 arrays; torch's
+        default dtype (``torch.set_default_dtype``) is left as it is. A fitted model predicts
+        in the precision it was fitted in; ``warm_start`` and ``partial_fit`` refuse another.
     n_threads : "auto", int or None, default="auto"
         torch's CPU thread count during ``fit`` and ``predict``, restored afterwards. ``"auto"``
         uses torch's own count (all cores in a plain process; joblib's and Dask's workers

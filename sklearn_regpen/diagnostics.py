@@ -15,8 +15,9 @@ output-space penalties compare (probabilities ``softmax(z)``, or ``z``), ``J = d
 ``J_z = dz/dx``, ``H = diag(p) - p p^T`` (the identity for the regressor) and
 ``I(x) = J_z^T H J_z``, the Fisher information of the model's output distribution with respect to
 the input. The estimator and ``X`` are left untouched; the network runs in its own precision
-(float32) on its own device, in batches of ``batch_size`` rows, with the estimator's
-``n_threads``. Random draws come from ``random_state`` alone, never torch's global generator.
+(the estimator's ``dtype``) on its own device, in batches of ``batch_size`` rows, with the
+estimator's ``n_threads``. Random draws come from ``random_state`` alone, never torch's global
+generator.
 
 Examples
 --------
@@ -55,6 +56,7 @@ from ._autodiff import (
     softmax_jacobian,
     unit_rows,
 )
+from ._dtype import torch_dtype
 from ._objective import data_loss
 from .estimators import (
     ACCEPT_SPARSE,
@@ -98,6 +100,11 @@ class _Network:
     device: torch.device
     estimator: object  # the final RegularizedMLP* or RegularizedNet*
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The precision the fitted network computes in."""
+        return torch_dtype(self.estimator._fitted_dtype())
+
 
 def _network(estimator) -> _Network:
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
@@ -124,7 +131,7 @@ def _inputs(estimator, net: _Network, X) -> torch.Tensor:
         dtype=(np.float32, np.float64),
     )
     net.estimator._check_input_shape(X)
-    return _as_tensor(X, torch.float32, net.device)
+    return _as_tensor(X, net.dtype, net.device)
 
 
 def _targets(net: _Network, y, n_rows: int) -> torch.Tensor:
@@ -135,7 +142,7 @@ def _targets(net: _Network, y, n_rows: int) -> torch.Tensor:
         n_out = net.estimator.n_outputs_
         if y.size != n_rows * n_out:
             raise ValueError(f"y must have {n_out} output(s) per row like the fitted model")
-        return _as_tensor(y.astype(np.float64).reshape(n_rows, n_out), torch.float32, net.device)
+        return _as_tensor(y.astype(np.float64).reshape(n_rows, n_out), net.dtype, net.device)
     if y.ndim == 2 and y.shape[1] == 1:  # a column, or a one-column DataFrame
         y = y[:, 0]
     if y.ndim != 1:
@@ -450,9 +457,9 @@ def adversarial_inputs(
 
     Returns
     -------
-    ndarray of shape (n_samples, n_features), float32
-        The perturbed inputs **in the space the network sees** (after a pipeline's transforms).
-        ``||x_adv - x|| <= radius`` up to float32 rounding.
+    ndarray of shape (n_samples, n_features), float32 or float64
+        The perturbed inputs **in the space the network sees** (after a pipeline's transforms),
+        in the estimator's ``dtype``. ``||x_adv - x|| <= radius`` up to its rounding.
     """
     net = _network(estimator)
     settings = _attack_settings(net, attack, norm, n_steps, step_size, batch_size)

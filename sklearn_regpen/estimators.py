@@ -49,6 +49,7 @@ from ._docs import (
     NORMALIZED_ALPHA_DOC,
     _penalty_lines,
 )
+from ._dtype import DTYPES, check_range, torch_dtype
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._param_checks import Interval, StrOptions, validate_params
@@ -178,24 +179,6 @@ def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int
     return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
-#: the largest magnitude the network's float32 arithmetic can hold
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _check_float32_range(name: str, array) -> None:
-    """Refuse finite values the network's float32 arithmetic would turn into inf or NaN."""
-    values = array.data if sp.issparse(array) else np.asarray(array)
-    if not values.size or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
-        return  # float32 (or narrower) holds nothing float32 cannot
-    largest = max(values.max(), -values.min())  # no |values| temporary the size of the data
-    if largest > FLOAT32_MAX:
-        raise ValueError(
-            f"{name} has values of magnitude up to {largest:.3g}, beyond float32's "
-            f"range ({FLOAT32_MAX:.3g}), in which the network computes; rescale it "
-            "(StandardScaler)"
-        )
-
-
 def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
     """``sample_weight`` as a float64 vector of ``n_rows`` finite, non-negative weights with a
     positive sum, or a ``ValueError`` saying what is wrong."""
@@ -250,6 +233,11 @@ class _Plan:
     device: torch.device
     continuing: bool
     incremental: bool
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The precision the network trains in."""
+        return torch_dtype(self.architecture["dtype"])
 
 
 def _full_signature(cls) -> inspect.Signature:
@@ -309,6 +297,7 @@ class _RegularizedEstimator(BaseEstimator):
         semi_supervised=False,
         random_state=None,
         device="cpu",
+        dtype="float32",
         n_threads="auto",
         verbose=False,
         penalty_options=None,
@@ -329,6 +318,7 @@ class _RegularizedEstimator(BaseEstimator):
         self.semi_supervised = semi_supervised
         self.random_state = random_state
         self.device = device
+        self.dtype = dtype
         self.n_threads = n_threads
         self.verbose = verbose
         self.penalty_options = penalty_options
@@ -356,6 +346,7 @@ class _RegularizedEstimator(BaseEstimator):
         "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
+        "dtype": [StrOptions(set(DTYPES))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "verbose": ["verbose"],
         "penalty_options": [dict, None],
@@ -407,7 +398,7 @@ class _RegularizedEstimator(BaseEstimator):
         """Return ``(targets, n_outputs, fitted_attributes)`` for validated ``y``."""
         raise NotImplementedError
 
-    def _target_tensor(self, targets, device) -> torch.Tensor:
+    def _target_tensor(self, targets, device, dtype: torch.dtype) -> torch.Tensor:
         raise NotImplementedError
 
     def _weigh_rows(self, y, target_attrs: dict, sample_weight, incremental: bool):
@@ -501,7 +492,7 @@ class _RegularizedEstimator(BaseEstimator):
         validate_params(
             self._parameter_constraints, self.get_params(deep=False), type(self).__name__
         )
-        architecture = self._check_architecture()
+        architecture = {**self._check_architecture(), "dtype": self.dtype}
         _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         if continuing:
@@ -519,7 +510,7 @@ class _RegularizedEstimator(BaseEstimator):
         )
         if sp.issparse(X):
             X = X.tocsr()  # rows can be sliced (COO's cannot); densified when training starts
-        _check_float32_range("X", X)
+        check_range("X", X, self.dtype)
         weights = _check_sample_weight(sample_weight, X.shape[0])
         targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
         weights = self._weigh_rows(y, target_attrs, weights, incremental)
@@ -592,14 +583,16 @@ class _RegularizedEstimator(BaseEstimator):
             device=plan.device,
             penalty=None,
         )
-        return net.initialize()
+        net.initialize()
+        net.module_.to(plan.dtype)  # the same parameters, converted in place
+        return net
 
     def _check_module_shapes(self, module: torch.nn.Module, plan: _Plan) -> None:
         """Run the module on two rows of X (evaluation mode, no gradient, no training) and refuse
         it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
         classes or targets."""
         n_rows = min(2, plan.X.shape[0])
-        x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
+        x = _as_tensor(plan.X[:n_rows], plan.dtype, plan.device)
         name = getattr(type(module), "__name__", "module")
         training = module.training
         module.eval()
@@ -642,7 +635,7 @@ class _RegularizedEstimator(BaseEstimator):
                 net = self._build_net(plan)
             self._check_module_shapes(net.module_, plan)
             # a training step is about three forward passes' worth of work
-            x_row = _as_tensor(plan.X[:1], torch.float32, plan.device)
+            x_row = _as_tensor(plan.X[:1], plan.dtype, plan.device)
             batch = min(self.batch_size, plan.X.shape[0])
             threads = _threads(self.n_threads, net.module_, x_row, batch, passes=3)
             try:
@@ -663,10 +656,10 @@ class _RegularizedEstimator(BaseEstimator):
             train_rows, valid_rows = train_test_split(
                 train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
-        x_all = _as_tensor(X, torch.float32, plan.device)
-        tensors = [x_all, self._target_tensor(targets, plan.device)]
+        x_all = _as_tensor(X, plan.dtype, plan.device)
+        tensors = [x_all, self._target_tensor(targets, plan.device, plan.dtype)]
         if weights is not None:
-            tensors.append(_as_tensor(weights, torch.float32, plan.device))
+            tensors.append(_as_tensor(weights, plan.dtype, plan.device))
         validate = None
         if valid_rows is not None:
             x_valid, y_valid = x_all[valid_rows], targets[valid_rows]
@@ -770,10 +763,15 @@ class _RegularizedEstimator(BaseEstimator):
             dtype=(np.float32, np.float64),
         )
         self._check_input_shape(X)
-        _check_float32_range("X", X)
-        x = _as_tensor(X, torch.float32, self.net_.device)
+        check_range("X", X, self._fitted_dtype())
+        x = _as_tensor(X, torch_dtype(self._fitted_dtype()), self.net_.device)
         with _torch_threads(self._predict_threads(x)):
             return self._outputs(self.net_, x)
+
+    def _fitted_dtype(self) -> str:
+        """The precision the fitted network computes in (``dtype`` as it was at fit; float32
+        for a model pickled before ``dtype`` existed)."""
+        return self._fitted_architecture.get("dtype", "float32")
 
     def _predict_threads(self, x: torch.Tensor) -> int | None:
         """Threads for forward passes over ``x`` (see ``n_threads``)."""
@@ -909,7 +907,7 @@ class _Classifier:
                 f"use one that needs none: {needing_none}"
             )
 
-    def _target_tensor(self, targets, device):
+    def _target_tensor(self, targets, device, dtype):
         return _as_tensor(targets, torch.long, device)
 
     def _score_outputs(self, outputs, targets, sample_weight=None):
@@ -991,7 +989,7 @@ class _Regressor:
                 "semi_supervised=True is for the classifier: regression targets "
                 "have no unlabelled marker"
             )
-        _check_float32_range("y", y)
+        check_range("y", y, self.dtype)
         targets = np.asarray(y, dtype=np.float64)
         n_outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if continuing and n_outputs != self.n_outputs_:
@@ -1014,8 +1012,8 @@ class _Regressor:
             mean, scale = np.zeros(targets.shape[1]), np.ones(targets.shape[1])
         return (targets - mean) / scale, {**target_attrs, "y_mean_": mean, "y_scale_": scale}
 
-    def _target_tensor(self, targets, device):
-        return _as_tensor(targets, torch.float32, device)
+    def _target_tensor(self, targets, device, dtype):
+        return _as_tensor(targets, dtype, device)
 
     def _score_outputs(self, outputs, targets, sample_weight=None):
         return float(r2_score(targets, outputs, sample_weight=sample_weight))

@@ -16,7 +16,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .estimators import FLOAT32_MAX
+from ._dtype import FLOAT32_MAX
 
 __all__ = ["TableError", "split_target", "infer_columns", "make_preprocessor"]
 
