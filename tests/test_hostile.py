@@ -1,0 +1,93 @@
+"""Inputs a new user gets wrong, or combinations nobody tried: each test holds one cause that a
+hostile battery found (a silently wrong result, or a traceback where a message was due)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GroupKFold
+
+from sklearn_regpen import RegularizedMLPClassifier
+from sklearn_regpen.search import EnsembleSearchCV, TopCandidatesSearchCV
+
+FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_classification(n_samples=120, n_features=6, n_informative=4, random_state=0)
+
+
+# -- searches: groups, failed candidates ---------------------------------------------------------
+def _group_pure(folds, groups):
+    return all(not set(groups[train]) & set(groups[test]) for train, test in folds)
+
+
+def test_top_candidates_splits_on_groups_and_refits_without_them(table):
+    X, y = table
+    groups = np.arange(len(y)) % 4
+    search = TopCandidatesSearchCV(RegularizedMLPClassifier(**FAST), {"alpha": [1e-4, 1.0]},
+                                   top_k=2, cv=GroupKFold(4))  # fmt: skip
+    search.fit(X, y, groups=groups)  # GroupKFold raises without groups; the refit took none
+    assert len(search.estimators_) == 2
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_ensemble_search_splits_on_groups(table, monkeypatch):
+    X, y = table
+    groups = np.arange(len(y)) % 4
+    seen = []
+    original = GroupKFold.split
+
+    def spy(self, X, y=None, groups=None):
+        folds = list(original(self, X, y, groups))
+        seen.append(_group_pure(folds, np.arange(len(y)) % 4))
+        return iter(folds)
+
+    monkeypatch.setattr(GroupKFold, "split", spy)
+    search = EnsembleSearchCV(RegularizedMLPClassifier(**FAST), {"alpha": [1e-4, 1.0]},
+                              cv=GroupKFold(4)).fit(X, y, groups=groups)  # fmt: skip
+    assert seen == [True]
+    assert len(search.estimators_) >= 4
+
+
+def test_ensemble_search_survives_a_failed_candidate(table):
+    X, y = table
+    grid = {"alpha": [1e-4, -1.0]}  # -1 is refused by every fit
+    with pytest.warns(FitFailedWarning, match="alpha"):
+        search = EnsembleSearchCV(RegularizedMLPClassifier(**FAST), grid).fit(X, y)
+    assert np.isnan(search.candidate_scores_[1]) and np.isfinite(search.candidate_scores_[0])
+    assert search.weights_[1] == 0 and search.weights_[0] == 1
+    assert search.best_params_ == {"alpha": 1e-4}
+    assert np.isfinite(search.ensemble_score_)
+    assert search.predict_proba(X[:3]).shape == (3, 2)
+
+
+def test_top_candidates_survive_a_failed_candidate(table):
+    X, y = table
+    grid = {"alpha": [-1.0, 1e-4]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = TopCandidatesSearchCV(RegularizedMLPClassifier(**FAST), grid, top_k=2).fit(X, y)
+    kinds = {type(w.message) for w in caught}
+    assert FitFailedWarning in kinds and UserWarning in kinds  # "only 1 candidate(s) ..."
+    assert search.top_params_ == [{"alpha": 1e-4}]
+    assert np.isfinite(search.best_score_)
+    np.testing.assert_allclose(search.predict_proba(X[:3]).sum(axis=1), 1)
+
+
+def test_searches_refuse_to_succeed_without_any_score(table):
+    X, y = table
+
+    def nan_scorer(estimator, X, y):
+        return np.nan
+
+    top = TopCandidatesSearchCV(RegularizedMLPClassifier(**FAST), {"alpha": [1e-4, 1.0]},
+                                top_k=1, scoring=nan_scorer)  # fmt: skip
+    with pytest.raises(ValueError, match="No candidate has a cross-validation score"):
+        top.fit(X, y)
+    ensemble = EnsembleSearchCV(RegularizedMLPClassifier(**FAST), {"alpha": [-1.0, -2.0]})
+    with pytest.raises(ValueError, match="No candidate"), pytest.warns(FitFailedWarning):
+        ensemble.fit(X, y)
