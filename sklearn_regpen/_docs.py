@@ -107,8 +107,11 @@ ESTIMATOR_DOC = """{summary}
     semi_supervised : bool, default=False
         {semi_supervised}
     warm_start : bool, default=False
-        ``fit`` continues from the weights of the previous fit (with a fresh optimizer) instead of
-        starting anew. ``partial_fit`` always continues.
+        ``fit`` continues from the weights of the previous fit instead of starting anew, with a
+        fresh optimizer built from the parameters as they are now (as scikit-learn's MLP), and
+        the learning-rate schedule started again from ``learning_rate_init``. ``partial_fit``
+        always continues, with the optimizer's state, unless the optimizer's parameters changed
+        since (``optimizer``, ``optimizer__*``): then it starts a fresh one.
     verbose : bool or int, default=False
         Print the loss of every epoch.
     penalty_options : dict or None, default=None
@@ -174,8 +177,9 @@ def _net_doc(mlp_doc: str) -> str:
         Arguments of ``module``, routed as in skorch: ``module__channels=16``; searchable with
         ``GridSearchCV(est, {{"module__channels": [8, 16]}})``.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
-        Built at every fit with the module's parameters, ``lr=learning_rate_init`` and the
-        ``optimizer__<name>`` parameters. Adam is fused, as for the MLP estimators, unless an
+        Built at every fit (a ``warm_start`` fit included) with the module's parameters,
+        ``lr=learning_rate_init`` and the ``optimizer__<name>`` parameters; ``partial_fit``
+        keeps the optimizer's state unless these changed. Adam is fused, as for the MLP estimators, unless an
         ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is refused (the rate is
         ``learning_rate_init``), and so is ``optimizer__weight_decay`` for Adam and SGD (their
         coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for decoupled decay).

@@ -57,7 +57,7 @@ from ._loop import (
     loss_climb,
     run_epochs,
 )
-from ._param_checks import Interval, StrOptions, validate_params
+from ._param_checks import Interval, StrOptions, same_value, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
 from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size
@@ -553,7 +553,8 @@ class _RegularizedEstimator(BaseEstimator):
 
     def _check_same_architecture(self, asked: dict, incremental: bool) -> None:
         fitted = self._fitted_architecture
-        changed = [k for k in {**fitted, **asked} if fitted.get(k) != asked.get(k)]
+        changed = [k for k in {**fitted, **asked}
+                   if k not in fitted or k not in asked or not same_value(fitted[k], asked[k])]
         if changed:
             how = "partial_fit" if incremental else "fit with warm_start=True"
             def shown(params, k):
@@ -687,10 +688,14 @@ class _RegularizedEstimator(BaseEstimator):
         net.batch_size = min(self.batch_size, len(train_rows))
         schedule, reason = resolve_learning_rate(self.learning_rate, int(np.prod(X.shape[1:])))
         net.lr_schedule = None
-        if not incremental:
-            # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
+        optimizer = self._optimizer_factory()
+        if not incremental or not net.uses_optimizer(*optimizer):
+            # a fresh optimizer, as the parameters now ask for it, for every fit (warm_start keeps
+            # the weights only, as scikit-learn), and for a partial_fit after `optimizer` or an
+            # `optimizer__*` changed (its state is for the old one)
             net.set_params(lr=self.learning_rate_init)
-            net.initialize_optimizer()
+            net.use_optimizer(*optimizer)
+        if not incremental:
             if schedule == "cosine":
                 steps = self.max_iter * -(-len(train_rows) // net.batch_size)
                 net.lr_schedule = CosineSchedule(self.learning_rate_init, steps)

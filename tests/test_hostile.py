@@ -5,11 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import make_classification
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GroupKFold
 
-from sklearn_regpen import RegularizedMLPClassifier
+from sklearn_regpen import RegularizedMLPClassifier, RegularizedNetClassifier
 from sklearn_regpen.search import EnsembleSearchCV, TopCandidatesSearchCV
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
@@ -91,3 +92,58 @@ def test_searches_refuse_to_succeed_without_any_score(table):
     ensemble = EnsembleSearchCV(RegularizedMLPClassifier(**FAST), {"alpha": [-1.0, -2.0]})
     with pytest.raises(ValueError, match="No candidate"), pytest.warns(FitFailedWarning):
         ensemble.fit(X, y)
+
+
+# -- continued fits: the optimizer as asked, parameters that are arrays ----------------------------
+NET = dict(module__hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+
+
+def _adam_steps(est):
+    return max(int(state["step"]) for state in est.net_.optimizer_.state.values())
+
+
+def test_warm_start_builds_the_optimizer_the_parameters_ask_for(table):
+    X, y = table
+    clf = RegularizedNetClassifier(warm_start=True, **NET).fit(X, y)
+    assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
+    clf.set_params(optimizer=torch.optim.SGD, optimizer__momentum=0.9).fit(X, y)
+    assert isinstance(clf.net_.optimizer_, torch.optim.SGD)
+    assert clf.net_.optimizer_.defaults["momentum"] == 0.9
+    clf.set_params(optimizer__momentum=0.5, optimizer__nesterov=True).fit(X, y)
+    assert clf.net_.optimizer_.defaults["momentum"] == 0.5
+    assert clf.net_.optimizer_.defaults["nesterov"] is True
+
+
+def test_partial_fit_keeps_the_optimizer_state_until_its_parameters_change(table):
+    X, y = table
+    clf = RegularizedNetClassifier(batch_size=60, **NET)
+    clf.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    assert _adam_steps(clf) == 4  # two epochs of two steps: the state carried on
+    clf.set_params(optimizer__betas=(0.5, 0.9)).partial_fit(X, y)
+    assert _adam_steps(clf) == 2  # a fresh Adam, with the new betas
+    assert clf.net_.optimizer_.defaults["betas"] == (0.5, 0.9)
+
+
+class _Scaled(torch.nn.Module):
+    """A linear model on inputs scaled by a fixed array: an array-valued module argument."""
+
+    def __init__(self, n_features, n_outputs, scale):
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+
+    def forward(self, x):
+        return self.linear(x * self.scale)
+
+
+@pytest.mark.parametrize("scale", [np.ones(6), torch.ones(6)], ids=["array", "tensor"])
+def test_array_module_arguments_allow_continued_fits(table, scale):
+    X, y = table
+    clf = RegularizedNetClassifier(_Scaled, module__scale=scale, max_iter=2, warm_start=True,
+                                   random_state=0).fit(X, y)  # fmt: skip
+    clf.fit(X, y).partial_fit(X, y)
+    assert clf.n_iter_ == 5
+    clf.set_params(module__scale=2 * scale)
+    with pytest.raises(ValueError, match="module__scale"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 5
