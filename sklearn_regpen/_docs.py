@@ -58,8 +58,9 @@ ESTIMATOR_DOC = """{summary}
         and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
         from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
         stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
-        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score. ``"auto"`` decides from the data, and says so with
-        ``verbose``: ``"constant"`` for inputs of fewer than 512 features (tables: exactly the
+        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score; each
+        ``fit``, a ``warm_start`` one included, runs its own decay from ``learning_rate_init``.
+        ``"auto"`` decides from the data, and says so with ``verbose``: ``"constant"`` for inputs of fewer than 512 features (tables: exactly the
         training of the former default), ``"cosine"`` for 512 or more (images; on MNIST it kept
         every penalty's training loss from climbing, user guide "Training recipe").
         ``partial_fit`` keeps the rate it has, except after ``"cosine"``, which it resets to
@@ -179,8 +180,8 @@ def _net_doc(mlp_doc: str) -> str:
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
         Built at every fit (a ``warm_start`` fit included) with the module's parameters,
         ``lr=learning_rate_init`` and the ``optimizer__<name>`` parameters; ``partial_fit``
-        keeps the optimizer's state unless these changed. Adam is fused, as for the MLP estimators, unless an
-        ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is refused (the rate is
+        keeps the optimizer's state unless these changed. Adam is fused, as for the MLP
+        estimators, unless an ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is refused (the rate is
         ``learning_rate_init``), and so is ``optimizer__weight_decay`` for Adam and SGD (their
         coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for decoupled decay).
     optimizer__<name> : any

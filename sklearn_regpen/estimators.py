@@ -428,6 +428,10 @@ class _RegularizedEstimator(BaseEstimator):
     def _check_unlabelled(self, targets, penalty) -> None:
         """Refuse unlabelled rows the penalty cannot use (only classifiers have them)."""
 
+    def _check_labelled_split(self, targets, train_rows, valid_rows) -> None:
+        """Refuse an early-stopping split with no labelled row on either side (only
+        classifiers have unlabelled rows)."""
+
     def _score_outputs(self, outputs: np.ndarray, targets, sample_weight=None) -> float:
         """Validation score of raw outputs against encoded targets (higher is better), weighted
         by ``sample_weight`` when given."""
@@ -670,6 +674,7 @@ class _RegularizedEstimator(BaseEstimator):
             train_rows, valid_rows = train_test_split(
                 train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
+            self._check_labelled_split(targets, train_rows, valid_rows)
         x_all = _as_tensor(X, torch.float32, plan.device)
         tensors = [x_all, self._target_tensor(targets, plan.device)]
         if weights is not None:
@@ -893,18 +898,36 @@ class _Classifier:
         return targets, len(classes), {"classes_": classes}
 
     def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
+        labelled = ~self._unlabelled_rows(y)
         class_weights = class_row_weights(
-            self.class_weight,
-            y, ~self._unlabelled_rows(y), target_attrs["classes_"], incremental,
-        )  # fmt: skip
-        if class_weights is None:
-            return sample_weight
-        weights = class_weights if sample_weight is None else sample_weight * class_weights
-        if weights.sum() <= 0:
+            self.class_weight, y, labelled, target_attrs["classes_"], incremental
+        )
+        weights = sample_weight
+        if class_weights is not None:
+            weights = class_weights if sample_weight is None else sample_weight * class_weights
+            if weights.sum() <= 0:
+                raise ValueError(
+                    "sample_weight times class_weight is zero for every row: no row would count"
+                )
+        if weights is not None and not (weights[labelled] > 0).any():
+            what = ("sample_weight" if class_weights is None else "class_weight"
+                    if sample_weight is None else "sample_weight times class_weight")  # fmt: skip
             raise ValueError(
-                "sample_weight times class_weight is zero for every row: no row would count"
+                f"{what} is zero for every labelled row: the data loss would have no row, and "
+                "the network would train on the penalty alone"
             )
         return weights
+
+    def _check_labelled_split(self, targets, train_rows, valid_rows) -> None:
+        n_labelled = int((targets >= 0).sum())
+        for rows, role in ((valid_rows, "validation"), (train_rows, "training")):
+            if not (targets[rows] >= 0).any():
+                raise ValueError(
+                    f"early_stopping=True: the {len(valid_rows)} validation rows "
+                    f"(validation_fraction={self.validation_fraction}) leave no labelled row "
+                    f"for {role}, and y has {n_labelled} labelled row(s) of {len(targets)}; "
+                    "raise validation_fraction, label more rows, or set early_stopping=False"
+                )
 
     def _unlabelled_rows(self, y) -> np.ndarray:
         """Rows marked -1 when ``semi_supervised`` (else none): scikit-learn's convention."""

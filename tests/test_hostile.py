@@ -147,3 +147,39 @@ def test_array_module_arguments_allow_continued_fits(table, scale):
     with pytest.raises(ValueError, match="module__scale"):
         clf.fit(X, y)
     assert clf.n_iter_ == 5
+
+
+# -- semi-supervised: rows the data loss can use ---------------------------------------------------
+SEMI = dict(penalty="c2c", semi_supervised=True, hidden_layer_sizes=(8,), max_iter=3,
+            random_state=0)
+
+
+@pytest.fixture(scope="module")
+def ten_labelled(table):
+    X, y = table
+    y = y.copy()
+    y[10:] = -1
+    return X, y
+
+
+def test_early_stopping_refuses_a_validation_split_without_labels(ten_labelled):
+    X, y = ten_labelled
+    clf = RegularizedMLPClassifier(early_stopping=True, validation_fraction=0.03, **SEMI)
+    with pytest.raises(ValueError, match="no labelled row for validation"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+    clf.set_params(validation_fraction=0.2).fit(X, y)
+    assert np.isfinite(clf.validation_scores_).all()
+
+
+@pytest.mark.parametrize("how", ["sample_weight", "class_weight"])
+def test_zero_weight_on_every_labelled_row_is_refused(ten_labelled, how):
+    X, y = ten_labelled
+    weights = np.where(y >= 0, 0.0, 1.0)
+    clf = RegularizedMLPClassifier(**SEMI)
+    if how == "class_weight":
+        clf.set_params(class_weight={0: 0.0, 1: 0.0})
+        weights = None
+    with pytest.raises(ValueError, match=f"^{how} is zero for every labelled row"):
+        clf.fit(X, y, sample_weight=weights)
+    assert not hasattr(clf, "net_")
