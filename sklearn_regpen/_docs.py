@@ -60,9 +60,10 @@ ESTIMATOR_DOC = """{summary}
         stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
         ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score; each
         ``fit``, a ``warm_start`` one included, runs its own decay from ``learning_rate_init``.
-        ``"auto"`` decides from the data, and says so with ``verbose``: ``"constant"`` for inputs of fewer than 512 features (tables: exactly the
-        training of the former default), ``"cosine"`` for 512 or more (images; on MNIST it kept
-        every penalty's training loss from climbing, user guide "Training recipe").
+        ``"auto"`` decides from the data, and says so with ``verbose``: ``"constant"`` for inputs
+        of fewer than 512 features (tables: exactly the training of the former default),
+        ``"cosine"`` for 512 or more (images; on MNIST it kept every penalty's training loss
+        from climbing, user guide "Training recipe").
         ``partial_fit`` keeps the rate it has, except after ``"cosine"``, which it resets to
         ``learning_rate_init``: a decay needs the length of a fit, which ``partial_fit`` lacks.
     learning_rate_init : float, default=3e-3
@@ -181,9 +182,10 @@ def _net_doc(mlp_doc: str) -> str:
         Built at every fit (a ``warm_start`` fit included) with the module's parameters,
         ``lr=learning_rate_init`` and the ``optimizer__<name>`` parameters; ``partial_fit``
         keeps the optimizer's state unless these changed. Adam is fused, as for the MLP
-        estimators, unless an ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is refused (the rate is
-        ``learning_rate_init``), and so is ``optimizer__weight_decay`` for Adam and SGD (their
-        coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for decoupled decay).
+        estimators, unless an ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is
+        refused (the rate is ``learning_rate_init``), and so is ``optimizer__weight_decay`` for
+        Adam and SGD (their coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for
+        decoupled decay).
     optimizer__<name> : any
         Arguments of ``optimizer``: ``optimizer__momentum=0.9`` with ``torch.optim.SGD``.
 """
