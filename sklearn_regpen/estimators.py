@@ -114,6 +114,14 @@ def _as_tensor(array, dtype, device) -> torch.Tensor:
     return torch.tensor(array, dtype=dtype, device=device)
 
 
+def _detached(value):
+    """A torch tensor as a NumPy array (detached from any graph, on the CPU); anything else as
+    it is. Data given as tensors, even ones that require grad, is read like an array."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return value
+
+
 def _resolve_device(device) -> torch.device:
     """``device`` as a ``torch.device``: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or a
     ``torch.device``; a clear ``ValueError`` for a name torch does not know or a missing GPU."""
@@ -220,6 +228,13 @@ def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
         raise ValueError("sample_weight must be finite and non-negative")
     if weights.sum() <= 0:
         raise ValueError("sample_weight is zero for every row: no row would count")
+    if weights.sum() > FLOAT32_MAX:
+        raise ValueError(
+            f"sample_weight sums to {weights.sum():.3g}, beyond float32's range "
+            f"({FLOAT32_MAX:.3g}), in which the network sums a batch's weights; divide the "
+            "weights by a common factor (the weighted losses do not change; with penalty='l2' "
+            "the decay, alpha / sum(w) per batch, grows by that factor)"
+        )
     return weights
 
 
@@ -514,8 +529,10 @@ class _RegularizedEstimator(BaseEstimator):
         architecture = self._check_architecture()
         _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        X, y, sample_weight = _detached(X), _detached(y), _detached(sample_weight)
         if continuing:
             self._check_same_architecture(architecture, incremental)
+            self._check_input_shape(X)
         X, y = validate_data(
             self,
             X,
@@ -546,14 +563,25 @@ class _RegularizedEstimator(BaseEstimator):
                      continuing, incremental)  # fmt: skip
 
     def _check_input_shape(self, X) -> None:
-        """Refuse rows of another shape than those the model was fitted on (N-D inputs; for
-        rows of features, ``validate_data`` has checked ``n_features_in_``)."""
+        """Refuse rows of another shape than those the model was fitted on, before
+        ``validate_data`` (whose message counts ``X.shape[1]``, an image's channels, as its
+        features) when the model was fitted on N-D rows (images); for rows of features,
+        ``validate_data`` checks ``n_features_in_``."""
         fitted = getattr(self, "_input_shape", None)
-        if fitted is not None and tuple(X.shape[1:]) != fitted:
+        try:
+            shape = tuple(X.shape) if hasattr(X, "shape") else np.shape(X)
+        except ValueError:  # ragged nested lists: validate_data says what is wrong
+            return
+        if fitted is None or len(shape) < 1 or tuple(shape[1:]) == fitted:
+            return
+        if len(fitted) > 1 or len(shape) > 2:
             raise ValueError(
-                f"X has rows of shape {tuple(X.shape[1:])}, but {type(self).__name__} was fitted "
-                f"on rows of shape {fitted}"
-            )
+                f"X has rows of shape {tuple(shape[1:])}, but {type(self).__name__} was fitted "
+                f"on rows of shape {fitted}: pass X of shape (n_samples, "
+                f"{', '.join(map(str, fitted))})"
+                + (f", e.g. X.reshape(-1, {', '.join(map(str, fitted))})"
+                   if math.prod(shape[1:]) == math.prod(fitted) else "")
+            )  # fmt: skip
 
     def _check_same_architecture(self, asked: dict, incremental: bool) -> None:
         fitted = self._fitted_architecture
@@ -603,7 +631,20 @@ class _RegularizedEstimator(BaseEstimator):
             device=plan.device,
             penalty=None,
         )
-        return net.initialize()
+        try:
+            return net.initialize()
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except (TypeError, ValueError, RuntimeError) as error:  # a bad module__/optimizer__ value
+            what, built, kwargs = (
+                ("optimizer", optimizer, optimizer_kwargs) if hasattr(net, "module_")
+                else ("module", factory, module_kwargs)
+            )  # fmt: skip
+            arguments = ", ".join(f"{what}__{k}={v!r}" for k, v in kwargs.items())
+            raise ValueError(
+                f"building the {what} {getattr(built, '__name__', built)!s} from "
+                f"{arguments or 'no arguments'} failed: {error}"
+            ) from error
 
     def _check_module_shapes(self, module: torch.nn.Module, plan: _Plan) -> None:
         """Run the module on two rows of X (evaluation mode, no gradient, no training) and refuse
@@ -631,7 +672,8 @@ class _RegularizedEstimator(BaseEstimator):
         what = "classes in y" if classifying else "targets in y"
         each = "logit per class" if classifying else "output per target"
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs:
+        if (not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs
+                or out.shape[0] != n_rows):  # fmt: skip
             raise ValueError(
                 f"the module ({name}) returns outputs of shape {shape} for a batch of X of shape "
                 f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
@@ -777,6 +819,8 @@ class _RegularizedEstimator(BaseEstimator):
     def _raw_outputs(self, X) -> np.ndarray:
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
         check_is_fitted(self)
+        X = _detached(X)
+        self._check_input_shape(X)
         X = validate_data(
             self,
             X,

@@ -183,3 +183,94 @@ def test_zero_weight_on_every_labelled_row_is_refused(ten_labelled, how):
     with pytest.raises(ValueError, match=f"^{how} is zero for every labelled row"):
         clf.fit(X, y, sample_weight=weights)
     assert not hasattr(clf, "net_")
+
+
+# -- messages: mistakes named before training ------------------------------------------------------
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"module__hiden": (8,)},
+         r"module__hiden: MLP takes no argument 'hiden'\. Did you mean module__hidden_layer_sizes"),
+        ({"optimizer": torch.optim.SGD, "optimizer__momentun": 0.9},
+         r"optimizer__momentun: SGD .* Did you mean optimizer__momentum\? Its arguments: "
+         r"optimizer__momentum, optimizer__dampening"),
+        ({"module__hidden_layer_sizes": [-3]},
+         r"building the module MLP from .*module__hidden_layer_sizes=\[-3\] failed"),
+        ({"optimizer": torch.optim.SGD, "optimizer__momentum": -1},
+         r"building the optimizer SGD from optimizer__momentum=-1 failed"),
+        ({"optimizer": torch.optim.LBFGS},
+         r"optimizer=LBFGS cannot train here: it needs a closure"),
+        ({"optimizer": torch.optim.SparseAdam},
+         r"optimizer=SparseAdam cannot train here: it takes sparse gradients only"),
+    ],
+    ids=["module-name", "optimizer-name", "module-value", "optimizer-value", "lbfgs", "sparseadam"],
+)
+def test_module_and_optimizer_mistakes_are_named(table, params, match):
+    X, y = table
+    clf = RegularizedNetClassifier(max_iter=1, **params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+
+
+class _Pooled(torch.nn.Module):
+    """Averages the batch into one row of logits: (1, K) for any batch."""
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+
+    def forward(self, x):
+        return self.linear(x).mean(dim=0, keepdim=True)
+
+
+def test_outputs_with_one_row_for_a_batch_are_refused(table):
+    X, y = table
+    with pytest.raises(ValueError, match=r"outputs of shape \(1, 2\) for a batch of X of shape "
+                                         r"\(2, 6\).*must return \(n_rows, 2\)"):  # fmt: skip
+        RegularizedNetClassifier(_Pooled, max_iter=1).fit(X, y)
+
+
+class _TinyCNN(torch.nn.Module):
+    def __init__(self, n_outputs):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, 3, padding=1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(2 * 16, n_outputs),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def test_flattened_rows_on_an_image_model_get_the_shape_expected(table):
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((40, 1, 4, 4)), np.arange(40) % 2
+    clf = RegularizedNetClassifier(_TinyCNN, max_iter=1, random_state=0).fit(images, labels)
+    expected = (r"rows of shape \(16,\), but RegularizedNetClassifier was fitted on rows of "
+                r"shape \(1, 4, 4\).*reshape\(-1, 1, 4, 4\)")
+    with pytest.raises(ValueError, match=expected):
+        clf.predict(images.reshape(40, 16))
+    with pytest.raises(ValueError, match=r"rows of shape \(16,\).*\(1, 4, 4\)"):
+        clf.set_params(warm_start=True).fit(images.reshape(40, 16), labels)
+
+
+def test_weights_beyond_float32_are_refused_before_training(table):
+    X, y = table
+    weights = np.ones(len(y))
+    weights[0] = 1e39
+    clf = RegularizedMLPClassifier(**FAST)
+    with pytest.raises(ValueError, match=r"sample_weight sums to 1e\+39, beyond float32's range"):
+        clf.fit(X, y, sample_weight=weights)
+    assert not hasattr(clf, "net_")
+
+
+def test_tensors_that_require_grad_are_read_as_data(table):
+    X, y = table
+    x = torch.tensor(X, dtype=torch.float32, requires_grad=True)
+    clf = RegularizedMLPClassifier(**FAST).fit(x, torch.tensor(y))
+    reference = RegularizedMLPClassifier(**FAST).fit(x.detach().numpy(), y)
+    expected = reference.predict_proba(X.astype(np.float32))
+    np.testing.assert_array_equal(clf.predict_proba(x), expected)
+    assert x.grad is None and x.requires_grad
