@@ -36,8 +36,9 @@ ESTIMATOR_DOC = """{summary}
 
 {penalties}
 
-        Exact Jacobian norms cost ``min(n_features, n_outputs)`` extra differentiated passes per
-        step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
+        Exact Jacobian norms and Fisher traces cost ``min(n_features, n_outputs)`` extra
+        differentiated passes per step: cheap on tables; for 784 pixels and 10 classes about 9x
+        a plain step measured (``benchmarks/results/speed.md``; 11x by the FLOP count).
     alpha : float, default=1e-4
         Strength of the penalty, >= 0. With ``penalty="l2"`` it is scikit-learn's MLP ``alpha``
         (``0.5 * alpha * sum ||W||^2`` per batch, divided by its rows or the sum of its sample

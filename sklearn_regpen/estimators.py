@@ -470,7 +470,10 @@ class _RegularizedEstimator(BaseEstimator):
             in the data loss, in the penalty's term (each a weighted mean over the batch), in
             ``l2``'s decay (``alpha / sum(w)`` per batch, as scikit-learn's MLP) and in the
             early-stopping score. All ones is the same as None; rows of weight 0 are dropped
-            before training, so they have no effect.
+            before training, so they have no effect. For the penalties that draw noise or a
+            random start for each row (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``,
+            ``c2c_adversarial``, ``vat``), and with random projections, a weight equals repeated
+            rows in expectation only: each copy would get a draw of its own.
 
         Returns
         -------
