@@ -452,12 +452,15 @@ class EnsembleSearchCV(_WeightedAverage):
             )
         fits = self._fit_candidates(X, y, fit_params, candidates, splits, classes)
         n_folds = len(splits)
-        failed = np.zeros(len(candidates), dtype=bool)
-        for i, (_, _, error) in enumerate(fits):
-            if error is not None:
-                failed[i // n_folds] = True
-                _warn_failed(f"The fit of candidate {candidates[i // n_folds]!r} on fold "
-                             f"{i % n_folds}", error)  # fmt: skip
+        errors = [[error for _, _, error in fits[c * n_folds : (c + 1) * n_folds]]
+                  for c in range(len(candidates))]  # fmt: skip
+        failed = np.array([any(e is not None for e in errs) for errs in errors], dtype=bool)
+        for params, errs in zip(candidates, errors):
+            folds = [str(k) for k, e in enumerate(errs) if e is not None]
+            if folds:
+                first = next(e for e in errs if e is not None)
+                _warn_failed(f"The fit of candidate {params!r} on fold(s) {', '.join(folds)} of "
+                             f"{n_folds}", first)  # fmt: skip
         if failed.all():
             raise ValueError(_no_score_message(len(candidates), "fit on every fold"))
         shape = next(p.shape[1:] for _, p, error in fits if error is None)
