@@ -571,11 +571,18 @@ class _RegularizedEstimator(BaseEstimator):
         features) when the model was fitted on N-D rows (images); for rows of features,
         ``validate_data`` checks ``n_features_in_``."""
         fitted = getattr(self, "_input_shape", None)
-        try:
-            shape = tuple(X.shape) if hasattr(X, "shape") else np.shape(X)
-        except ValueError:  # ragged nested lists: validate_data says what is wrong
+        if fitted is None:
             return
-        if fitted is None or len(shape) < 1 or tuple(shape[1:]) == fitted:
+        shape = getattr(X, "shape", None)
+        if shape is None:  # a list or another array-like
+            if len(fitted) == 1:
+                return  # validate_data's message on the number of features says it all
+            try:
+                shape = np.asarray(X).shape
+            except (ValueError, TypeError):  # ragged: validate_data says what is wrong
+                return
+        shape = tuple(shape)
+        if len(shape) < 1 or shape[1:] == fitted:
             return
         if len(fitted) > 1 or len(shape) > 2:
             raise ValueError(
@@ -973,7 +980,8 @@ class _Classifier:
                     f"early_stopping=True: the {len(valid_rows)} validation rows "
                     f"(validation_fraction={self.validation_fraction}) leave no labelled row "
                     f"for {role}, and y has {n_labelled} labelled row(s) of {len(targets)}; "
-                    "raise validation_fraction, label more rows, or set early_stopping=False"
+                    f"{'raise' if role == 'validation' else 'lower'} validation_fraction, label "
+                    "more rows, or set early_stopping=False"
                 )
 
     def _unlabelled_rows(self, y) -> np.ndarray:

@@ -79,6 +79,24 @@ def test_top_candidates_survive_a_failed_candidate(table):
     np.testing.assert_allclose(search.predict_proba(X[:3]).sum(axis=1), 1)
 
 
+class _FailsOnAllRows(RegularizedMLPClassifier):
+    """Fits on folds; its refit on all 120 rows fails when alpha is 1."""
+
+    def fit(self, X, y, sample_weight=None):
+        if len(X) == 120 and self.alpha == 1.0:
+            raise RuntimeError("out of memory")
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_top_candidates_pass_over_a_failed_refit(table):
+    X, y = table
+    search = TopCandidatesSearchCV(_FailsOnAllRows(**FAST), {"alpha": [1e-4, 1.0, 10.0]},
+                                   top_k=2)  # fmt: skip
+    with pytest.warns(FitFailedWarning, match=r"refit of candidate \{'alpha': 1.0\}.*out of memory"):
+        search.fit(X, y)
+    assert len(search.estimators_) == 2 and {"alpha": 1.0} not in search.top_params_
+
+
 def test_searches_refuse_to_succeed_without_any_score(table):
     X, y = table
 
