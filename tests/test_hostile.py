@@ -92,7 +92,8 @@ def test_top_candidates_pass_over_a_failed_refit(table):
     X, y = table
     search = TopCandidatesSearchCV(_FailsOnAllRows(**FAST), {"alpha": [1e-4, 1.0, 10.0]},
                                    top_k=2)  # fmt: skip
-    with pytest.warns(FitFailedWarning, match=r"refit of candidate \{'alpha': 1.0\}.*out of memory"):
+    failed = r"refit of candidate \{'alpha': 1.0\}.*out of memory"
+    with pytest.warns(FitFailedWarning, match=failed):
         search.fit(X, y)
     assert len(search.estimators_) == 2 and {"alpha": 1.0} not in search.top_params_
 
