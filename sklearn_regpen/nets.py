@@ -61,10 +61,10 @@ def _signature_names(factory) -> set[str]:
         return set()
 
 
-def _check_arguments(prefix: str, factory, given: dict, taken_elsewhere=()) -> None:
+def _check_arguments(prefix: str, factory, given: dict, taken_elsewhere=(), extra=()) -> None:
     """Refuse ``prefix<name>`` arguments that ``factory``'s signature does not take (unless it
-    takes ``**kwargs``, or has no signature), naming them, the closest valid name and all the
-    valid ones."""
+    takes ``**kwargs``, or has no signature) and that are not among ``extra`` (taken by skorch),
+    naming them, the closest valid name and all the valid ones."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -72,8 +72,8 @@ def _check_arguments(prefix: str, factory, given: dict, taken_elsewhere=()) -> N
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
     valid = [name for name, p in params.items() if name not in ("self", *taken_elsewhere)
-             and p.kind is not p.VAR_POSITIONAL]  # fmt: skip
-    unknown = [name for name in given if name not in params]
+             and p.kind is not p.VAR_POSITIONAL] + list(extra)  # fmt: skip
+    unknown = [name for name in given if name not in params and name not in extra]
     if not unknown:
         return
     close = difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0.4)
@@ -189,7 +189,9 @@ class _RegularizedNet(_RegularizedEstimator):
             )
         # the module's own arguments; those filled from the data are named by the data
         _check_arguments("module__", module, self._params_for("module__"))
-        _check_arguments("optimizer__", optimizer, options, taken_elsewhere=("params", "lr"))
+        # skorch's param_groups: [(pattern, {option: value}), ...] for some of the parameters
+        _check_arguments("optimizer__", optimizer, options, taken_elsewhere=("params", "lr"),
+                         extra=("param_groups",))  # fmt: skip
         return {"module": module, **{k: v for k, v in self._prefixed.items()
                                      if k.startswith("module__")}}  # fmt: skip
 

@@ -98,6 +98,7 @@ def test_top_candidates_pass_over_a_failed_refit(table):
     assert len(search.estimators_) == 2 and {"alpha": 1.0} not in search.top_params_
 
 
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
 def test_searches_refuse_to_succeed_without_any_score(table):
     X, y = table
 
@@ -230,6 +231,15 @@ def test_module_and_optimizer_mistakes_are_named(table, params, match):
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
+
+
+def test_skorch_param_groups_still_reach_the_optimizer(table):
+    X, y = table
+    clf = RegularizedNetClassifier(optimizer=torch.optim.SGD, optimizer__momentum=0.9,
+                                   optimizer__param_groups=[("*bias", {"momentum": 0.5})],
+                                   max_iter=1).fit(X, y)  # fmt: skip
+    momenta = sorted(group["momentum"] for group in clf.net_.optimizer_.param_groups)
+    assert momenta[0] == 0.5 and momenta[-1] == 0.9
 
 
 class _Pooled(torch.nn.Module):
