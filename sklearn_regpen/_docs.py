@@ -36,8 +36,9 @@ ESTIMATOR_DOC = """{summary}
 
 {penalties}
 
-        Exact Jacobian norms cost ``min(n_features, n_outputs)`` extra differentiated passes per
-        step: cheap on tables, about 11x a plain step for 784 pixels and 10 classes.
+        Exact Jacobian norms and Fisher traces cost ``min(n_features, n_outputs)`` extra
+        differentiated passes per step: cheap on tables; for 784 pixels and 10 classes about 9x
+        a plain step measured (``benchmarks/results/speed.md``; 11x by the FLOP count).
     alpha : float, default=1e-4
         Strength of the penalty, >= 0. With ``penalty="l2"`` it is scikit-learn's MLP ``alpha``
         (``0.5 * alpha * sum ||W||^2`` per batch, divided by its rows or the sum of its sample
@@ -58,11 +59,12 @@ ESTIMATOR_DOC = """{summary}
         and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
         from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
         stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
-        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score.
+        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score; each
+        ``fit``, a ``warm_start`` one included, runs its own decay from ``learning_rate_init``.
         ``"auto"`` decides from the data, and says so with ``verbose``: ``"constant"`` for inputs
         of fewer than 512 features (tables: exactly the training of the former default),
-        ``"cosine"`` for 512 or more (images; on MNIST it kept
-        every penalty's training loss from climbing, user guide "Training recipe").
+        ``"cosine"`` for 512 or more (images; on MNIST it kept every penalty's training loss
+        from climbing, user guide "Training recipe").
         ``partial_fit`` keeps the rate it has, except after ``"cosine"``, which it resets to
         ``learning_rate_init``: a decay needs the length of a fit, which ``partial_fit`` lacks.
     learning_rate_init : float, default=3e-3
@@ -120,8 +122,11 @@ ESTIMATOR_DOC = """{summary}
     semi_supervised : bool, default=False
         {semi_supervised}
     warm_start : bool, default=False
-        ``fit`` continues from the weights of the previous fit (with a fresh optimizer) instead of
-        starting anew. ``partial_fit`` always continues.
+        ``fit`` continues from the weights of the previous fit instead of starting anew, with a
+        fresh optimizer built from the parameters as they are now (as scikit-learn's MLP), and
+        the learning-rate schedule started again from ``learning_rate_init``. ``partial_fit``
+        always continues, with the optimizer's state, unless the optimizer's parameters changed
+        since (``optimizer``, ``optimizer__*``): then it starts a fresh one.
     verbose : bool or int, default=False
         Print the loss of every epoch.
     penalty_options : dict or None, default=None
@@ -187,11 +192,13 @@ def _net_doc(mlp_doc: str) -> str:
         Arguments of ``module``, routed as in skorch: ``module__channels=16``; searchable with
         ``GridSearchCV(est, {{"module__channels": [8, 16]}})``.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
-        Built at every fit with the module's parameters, ``lr=learning_rate_init`` and the
-        ``optimizer__<name>`` parameters. Adam is fused, as for the MLP estimators, unless an
-        ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is refused (the rate is
-        ``learning_rate_init``), and so is ``optimizer__weight_decay`` for Adam and SGD (their
-        coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for decoupled decay).
+        Built at every fit (a ``warm_start`` fit included) with the module's parameters,
+        ``lr=learning_rate_init`` and the ``optimizer__<name>`` parameters; ``partial_fit``
+        keeps the optimizer's state unless these changed. Adam is fused, as for the MLP
+        estimators, unless an ``optimizer__`` parameter says how to run it. ``optimizer__lr`` is
+        refused (the rate is ``learning_rate_init``), and so is ``optimizer__weight_decay`` for
+        Adam and SGD (their coupled decay is ``penalty="l2"``; use ``torch.optim.AdamW`` for
+        decoupled decay).
     optimizer__<name> : any
         Arguments of ``optimizer``: ``optimizer__momentum=0.9`` with ``torch.optim.SGD``.
 """

@@ -14,11 +14,13 @@ candidate often keeps a worse one than the default. Two ways around it live here
 from __future__ import annotations
 
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import accuracy_score, check_scoring, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing, get_tags
@@ -115,7 +117,8 @@ class TopCandidatesSearchCV(_WeightedAverage):
     cv_results_ : dict
         The grid search's ``cv_results_``.
     top_params_ : list of dict
-        Parameters of the averaged candidates, best first.
+        Parameters of the averaged candidates, best first: the ``top_k`` best with a score
+        (candidates scored NaN, and those whose refit failed, are passed over).
     best_params_ : dict
         Parameters of the best candidate (``top_params_[0]``).
     best_score_ : float
@@ -140,30 +143,86 @@ class TopCandidatesSearchCV(_WeightedAverage):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def fit(self, X, y, **fit_params):
-        """Search, then refit the ``top_k`` best candidates on all of ``X``, ``y``."""
+    def fit(self, X, y, groups=None, **fit_params):
+        """Search, then refit the ``top_k`` best candidates on all of ``X``, ``y``.
+
+        ``groups`` goes to the folds' ``split`` (``GroupKFold``), not to the refits; the other
+        ``fit_params`` go to every fit. A candidate whose fit fails on some fold scores NaN, with
+        a ``FitFailedWarning`` (``GridSearchCV``'s ``error_score=np.nan``), and is passed over, as
+        is one whose refit fails; fewer than ``top_k`` candidates with a score are all averaged.
+        When no candidate has a score, ``ValueError``.
+        """
         self._check_params()
         if not (isinstance(self.top_k, Integral) and self.top_k >= 1):
             raise ValueError(f"top_k must be a positive int, got {self.top_k!r}")
         search = GridSearchCV(self.estimator, self.param_grid, cv=self._folds(y),
-                              scoring=self.scoring, n_jobs=self.n_jobs, refit=False)
-        search.fit(X, y, **fit_params)  # fmt: skip
-        scores = np.nan_to_num(search.cv_results_["mean_test_score"], nan=-np.inf)
-        order = np.argsort(-scores, kind="stable")[: self.top_k]
-        self.cv_results_ = search.cv_results_
-        self.top_params_ = [search.cv_results_["params"][i] for i in order]
-        self.best_params_ = self.top_params_[0]
-        self.best_score_ = float(scores[order[0]])
-        self.estimators_, self.refit_times_ = [], []
-        for params in self.top_params_:
+                              scoring=self.scoring, n_jobs=self.n_jobs, refit=False,
+                              error_score=np.nan)
+        search.fit(X, y, groups=groups, **fit_params)
+        scores = search.cv_results_["mean_test_score"]
+        ranked = [int(i) for i in np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+                  if np.isfinite(scores[i])]  # fmt: skip
+        if not ranked:
+            raise ValueError(_no_score_message(len(scores), "cross-validation score"))
+        estimators, refit_times, chosen = [], [], []
+        for i in ranked:
+            if len(chosen) == self.top_k:
+                break
+            params = search.cv_results_["params"][i]
             started = time.perf_counter()
-            model = clone(self.estimator).set_params(**params).fit(X, y, **fit_params)
-            self.estimators_.append(model)
-            self.refit_times_.append(time.perf_counter() - started)
+            model, error = _try_fit(clone(self.estimator).set_params(**params), X, y, fit_params)
+            if error is not None:
+                _warn_failed(f"The refit of candidate {params!r} on all of X", error)
+            else:
+                estimators.append(model)
+                refit_times.append(time.perf_counter() - started)
+                chosen.append(i)
+        if not chosen:
+            raise ValueError(
+                f"Every refit of the {len(ranked)} candidate(s) with a cross-validation score "
+                "failed on all of X (see the FitFailedWarning above)"
+            )
+        if len(chosen) < self.top_k:
+            warnings.warn(
+                f"top_k={self.top_k}, but only {len(chosen)} candidate(s) have a "
+                "cross-validation score and a successful refit: averaging those",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.cv_results_ = search.cv_results_
+        self.top_params_ = [search.cv_results_["params"][i] for i in chosen]
+        self.best_params_ = self.top_params_[0]
+        self.best_score_ = float(scores[chosen[0]])
+        self.estimators_, self.refit_times_ = estimators, refit_times
         self.member_weights_ = np.full(len(self.estimators_), 1 / len(self.estimators_))
         if self._is_classifier():
             self.classes_ = self.estimators_[0].classes_
         return self
+
+
+def _no_score_message(n_candidates: int, what: str) -> str:
+    return (
+        f"No candidate has a {what}: all {n_candidates} scored NaN (their fits failed, see the "
+        "FitFailedWarning above, or the scorer returned NaN). Check the estimator and the grid, "
+        "e.g. by fitting one candidate alone."
+    )
+
+
+def _try_fit(estimator, X, y, fit_params):
+    """``(estimator.fit(X, y, **fit_params), None)``, or ``(None, "Type: message")`` when the fit
+    raises an ``Exception`` (an interrupt propagates)."""
+    try:
+        return estimator.fit(X, y, **fit_params), None
+    except Exception as error:  # noqa: BLE001 (a failed candidate is scored NaN, as GridSearchCV)
+        return None, f"{type(error).__name__}: {error}"
+
+
+def _warn_failed(what: str, error: str) -> None:
+    warnings.warn(
+        f"{what} failed; it is scored NaN and left out. The error: {error}",
+        FitFailedWarning,
+        stacklevel=3,
+    )
 
 
 class _OutOfFold:
@@ -275,16 +334,20 @@ def ensemble_weights(predictions, y, *, scoring=None, size=25, classes=None):
 
 
 def _fit_and_predict(estimator, X, y, train, test, fit_params, classes):
-    """Fit a clone on ``train``; its (class-aligned) predictions for ``test`` and the model."""
+    """Fit a clone on ``train``: ``(model, its class-aligned predictions for test, None)``, or
+    ``(None, None, error)`` when the fit fails (warned about by the caller: a joblib worker's
+    warnings do not reach the user)."""
     params = {
         key: _safe_indexing(value, train) if _per_row(value, len(y)) else value
         for key, value in fit_params.items()
     }
-    model = estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **params)
+    model, error = _try_fit(estimator, _safe_indexing(X, train), _safe_indexing(y, train), params)
+    if error is not None:
+        return None, None, error
     X_test = _safe_indexing(X, test)
     if classes is not None:
-        return model, _aligned_proba(model, X_test, classes)
-    return model, np.asarray(model.predict(X_test), dtype=float)
+        return model, _aligned_proba(model, X_test, classes), None
+    return model, np.asarray(model.predict(X_test), dtype=float), None
 
 
 def _per_row(value, n) -> bool:
@@ -333,9 +396,10 @@ class EnsembleSearchCV(_WeightedAverage):
     candidate_params_ : list of dict
         Every candidate, in grid order.
     oof_predictions_ : ndarray
-        Out-of-fold class probabilities (or predictions), one slice per candidate.
+        Out-of-fold class probabilities (or predictions), one slice per candidate (NaN for a
+        candidate whose fit failed on some fold).
     candidate_scores_ : ndarray
-        Each candidate's out-of-fold score alone.
+        Each candidate's out-of-fold score alone (NaN for a candidate whose fit failed).
     weights_ : ndarray
         Each candidate's weight in the ensemble (summing to 1).
     best_params_ : dict
@@ -362,11 +426,14 @@ class EnsembleSearchCV(_WeightedAverage):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, groups=None, **fit_params):
         """Fit every candidate on every fold, choose the ensemble, keep its fold models.
 
-        ``fit_params`` go to each fit, those with one entry per row (``sample_weight``,
-        ``model__sample_weight`` in a ``Pipeline``) cut to the fold's training rows.
+        ``groups`` goes to the folds' ``split`` (``GroupKFold``). ``fit_params`` go to each fit,
+        those with one entry per row (``sample_weight``, ``model__sample_weight`` in a
+        ``Pipeline``) cut to the fold's training rows. A candidate whose fit fails on some fold
+        scores NaN, with a ``FitFailedWarning`` (``GridSearchCV``'s ``error_score=np.nan``), and
+        takes no part in the ensemble; when no candidate has a score, ``ValueError``.
         """
         self._check_params()
         if not (isinstance(self.ensemble_size, Integral) and self.ensemble_size >= 1):
@@ -374,7 +441,7 @@ class EnsembleSearchCV(_WeightedAverage):
         candidates = list(ParameterGrid(self.param_grid))
         target = np.asarray(y)
         classes = np.unique(target) if self._is_classifier() else None
-        splits = list(self._folds(target).split(X, target))
+        splits = list(self._folds(target).split(X, target, groups))
         held_out = np.concatenate([test for _, test in splits])
         if len(held_out) != len(target) or len(np.unique(held_out)) != len(target):
             raise ValueError(
@@ -385,21 +452,38 @@ class EnsembleSearchCV(_WeightedAverage):
             )
         fits = self._fit_candidates(X, y, fit_params, candidates, splits, classes)
         n_folds = len(splits)
-        oof = np.zeros((len(candidates), len(target), *fits[0][1].shape[1:]))
-        for i, (_, predictions) in enumerate(fits):
-            oof[i // n_folds, splits[i % n_folds][1]] = predictions
+        errors = [[error for _, _, error in fits[c * n_folds : (c + 1) * n_folds]]
+                  for c in range(len(candidates))]  # fmt: skip
+        failed = np.array([any(e is not None for e in errs) for errs in errors], dtype=bool)
+        for params, errs in zip(candidates, errors):
+            folds = [str(k) for k, e in enumerate(errs) if e is not None]
+            if folds:
+                first = next(e for e in errs if e is not None)
+                _warn_failed(f"The fit of candidate {params!r} on fold(s) {', '.join(folds)} of "
+                             f"{n_folds}", first)  # fmt: skip
+        if failed.all():
+            raise ValueError(_no_score_message(len(candidates), "fit on every fold"))
+        shape = next(p.shape[1:] for _, p, error in fits if error is None)
+        oof = np.full((len(candidates), len(target), *shape), np.nan)
+        for i, (_, predictions, _) in enumerate(fits):
+            if not failed[i // n_folds]:
+                oof[i // n_folds, splits[i % n_folds][1]] = predictions
+        scores = np.array([np.nan if bad else _oof_score(p, target, self.scoring, classes)
+                           for p, bad in zip(oof, failed)])  # fmt: skip
+        scored = np.isfinite(scores)
+        if not scored.any():
+            raise ValueError(_no_score_message(len(candidates), "finite out-of-fold score"))
         self.candidate_params_ = candidates
         self.oof_predictions_ = oof
-        self.candidate_scores_ = np.array(
-            [_oof_score(p, target, self.scoring, classes) for p in oof]
-        )
-        best = int(np.argmax(np.nan_to_num(self.candidate_scores_, nan=-np.inf)))
-        self.best_params_, self.best_score_ = candidates[best], float(self.candidate_scores_[best])
-        self.weights_ = ensemble_weights(oof, target, scoring=self.scoring,
-                                         size=self.ensemble_size, classes=classes)  # fmt: skip
-        ensemble = np.tensordot(self.weights_, oof, 1)
+        self.candidate_scores_ = scores
+        best = int(np.argmax(np.where(scored, scores, -np.inf)))
+        self.best_params_, self.best_score_ = candidates[best], float(scores[best])
+        self.weights_ = np.zeros(len(candidates))
+        self.weights_[scored] = ensemble_weights(oof[scored], target, scoring=self.scoring,
+                                                 size=self.ensemble_size, classes=classes)
+        ensemble = np.tensordot(self.weights_[scored], oof[scored], 1)
         self.ensemble_score_ = _oof_score(ensemble, target, self.scoring, classes)
-        chosen = [(model, self.weights_[i // n_folds] / n_folds) for i, (model, _) in
+        chosen = [(model, self.weights_[i // n_folds] / n_folds) for i, (model, _, _) in
                   enumerate(fits) if self.weights_[i // n_folds] > 0]  # fmt: skip
         self.estimators_ = [model for model, _ in chosen]
         self.member_weights_ = np.array([weight for _, weight in chosen])
@@ -408,7 +492,8 @@ class EnsembleSearchCV(_WeightedAverage):
         return self
 
     def _fit_candidates(self, X, y, fit_params, candidates, splits, classes):
-        """``(model, held-out predictions)`` for each candidate and fold, candidate-major."""
+        """``(model, held-out predictions, error)`` for each candidate and fold,
+        candidate-major."""
         return Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_and_predict)(
                 clone(self.estimator).set_params(**params), X, y, train, test, fit_params, classes

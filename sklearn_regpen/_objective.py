@@ -19,7 +19,9 @@ The loss of a batch ``(x, y)`` with weights ``w`` (all ones by default) is::
         +  0.5 * alpha_decay * sum ||W||^2 / sum_i w_i
 
 so that a row of weight 2 counts as two copies of it: with the whole data in one batch, weights
-and repeated rows give the same objective.
+and repeated rows give the same objective, for a penalty that draws no random numbers (one that
+draws noise, a random start or projections for each row gives each copy a draw of its own: the
+same objective in expectation).
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 
-__all__ = ["InvalidParameterError", "Interval", "StrOptions", "validate_params"]
+__all__ = ["InvalidParameterError", "Interval", "StrOptions", "same_value", "validate_params"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -195,3 +196,40 @@ def validate_params(constraints: dict, params: dict, caller_name: str) -> None:
             f"The {name!r} parameter of {caller_name} must be "
             f"{_describe([description for _, description in checks])}. Got {value!r} instead."
         )
+
+
+def same_value(a, b) -> bool:
+    """Whether two parameter values are the same, for anything a parameter may hold.
+
+    Arrays and tensors are the same when they have the same type, dtype, shape and values (NaN
+    equal to NaN; a tensor's device too); lists, tuples and dicts item by item; anything else by
+    ``==`` when that gives a truth value (``a == b`` of two arrays does not), else by identity.
+
+    >>> same_value(np.ones(3), np.ones(3)), same_value(np.ones(3), np.ones(4))
+    (True, False)
+    >>> same_value((8, 8), (8, 8)), same_value({"k": np.zeros(2)}, {"k": np.zeros(2)})
+    (True, True)
+    """
+    if a is b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same_value, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    arrays = (np.ndarray, torch.Tensor)
+    if isinstance(a, arrays) or isinstance(b, arrays):
+        if type(a) is not type(b) or a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        if isinstance(a, torch.Tensor):
+            if a.device != b.device:
+                return False
+            a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+        try:
+            return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        except TypeError:  # object arrays
+            return False
+    try:
+        equal = a == b
+    except Exception:  # noqa: BLE001 (a value whose == raises is not known to be the same)
+        return False
+    return bool(equal) if isinstance(equal, (bool, np.bool_)) else False

@@ -3,9 +3,11 @@
 ``"constant"`` and ``"adaptive"`` (divide by 5 at each stall) change the rate only between epochs
 and live in the estimators. ``"cosine"`` is per optimizer step: a linear warm-up from
 ``1 / warmup_steps`` of the rate to the full rate over the first ``warmup_steps`` steps, then a
-half cosine from the full rate down to 0 at the last step of ``max_iter`` epochs (Loshchilov and
-Hutter's SGDR without restarts). The decay is the fit's stopping rule: no stop on a stalled
-training loss (only ``early_stopping``'s validation rule can end it sooner).
+half cosine from the full rate down to 0 at the last step of ``max_iter`` epochs: one cycle of
+Loshchilov and Hutter's SGDR, with no restart inside a fit. Each ``fit`` runs its own cycle, so a
+``warm_start`` fit starts again from the full rate (a restart, in SGDR's terms). The decay is the
+fit's stopping rule: no stop on a stalled training loss (only ``early_stopping``'s validation rule
+can end it sooner).
 
 ``"auto"`` picks one of them from the data (:func:`resolve_learning_rate`): inputs of fewer than
 :data:`WIDE_INPUT` features (tables) train at the constant rate, exactly as before the schedules

@@ -28,6 +28,7 @@ from skorch import NeuralNet
 from torch.utils.data import TensorDataset
 
 from ._objective import Objective, data_loss
+from ._param_checks import same_value
 from .penalties import Penalty
 
 #: rows per forward pass when predicting
@@ -137,6 +138,21 @@ class PenalizedNet(NeuralNet):
             if rest:
                 groups.append({**group, "params": rest})
         return (groups, *args[1:]), kwargs
+
+    def uses_optimizer(self, optimizer, options: dict) -> bool:
+        """Whether the optimizer was built as ``optimizer(params, lr=..., **options)``."""
+        built = self.get_params_for("optimizer")
+        return self.optimizer is optimizer and same_value(built, options)
+
+    def use_optimizer(self, optimizer, options: dict) -> None:
+        """Build a fresh optimizer ``optimizer(params, lr=self.lr, **options)``, in place of
+        the one built from the ``optimizer`` and ``optimizer__*`` the net was made with."""
+        for key in [k for k in vars(self) if k.startswith("optimizer__")]:
+            delattr(self, key)
+        self.optimizer = optimizer
+        for key, value in options.items():
+            setattr(self, f"optimizer__{key}", value)
+        self.initialize_optimizer()
 
     def train_step_single(self, batch, **fit_params):
         x, y, *weights = batch

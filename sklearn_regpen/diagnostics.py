@@ -122,6 +122,7 @@ def _inputs(estimator, net: _Network, X) -> torch.Tensor:
     """``X`` as the network sees it: transformed by a pipeline's first steps, validated, copied."""
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
+    net.estimator._check_input_shape(X)
     X = validate_data(
         net.estimator,
         X,

@@ -52,7 +52,7 @@ from ._docs import (
 from ._dtype import DTYPES, check_range, torch_dtype
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
-from ._param_checks import Interval, StrOptions, validate_params
+from ._param_checks import Interval, StrOptions, same_value, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
 from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size
@@ -107,6 +107,14 @@ def _as_tensor(array, dtype, device) -> torch.Tensor:
     """
     array = array.toarray() if sp.issparse(array) else np.asarray(array)
     return torch.tensor(array, dtype=dtype, device=device)
+
+
+def _detached(value):
+    """A torch tensor as a NumPy array (detached from any graph, on the CPU); anything else as
+    it is. Data given as tensors, even ones that require grad, is read like an array."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return value
 
 
 def _resolve_device(device) -> torch.device:
@@ -197,6 +205,13 @@ def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
         raise ValueError("sample_weight must be finite and non-negative")
     if weights.sum() <= 0:
         raise ValueError("sample_weight is zero for every row: no row would count")
+    if weights.sum() > FLOAT32_MAX:
+        raise ValueError(
+            f"sample_weight sums to {weights.sum():.3g}, beyond float32's range "
+            f"({FLOAT32_MAX:.3g}), in which the network sums a batch's weights; divide the "
+            "weights by a common factor (the weighted losses do not change; with penalty='l2' "
+            "the decay, alpha / sum(w) per batch, grows by that factor)"
+        )
     return weights
 
 
@@ -413,6 +428,10 @@ class _RegularizedEstimator(BaseEstimator):
     def _check_unlabelled(self, targets, penalty) -> None:
         """Refuse unlabelled rows the penalty cannot use (only classifiers have them)."""
 
+    def _check_labelled_split(self, targets, train_rows, valid_rows) -> None:
+        """Refuse an early-stopping split with no labelled row on either side (only
+        classifiers have unlabelled rows)."""
+
     def _score_outputs(self, outputs: np.ndarray, targets, sample_weight=None) -> float:
         """Validation score of raw outputs against encoded targets (higher is better), weighted
         by ``sample_weight`` when given."""
@@ -436,7 +455,10 @@ class _RegularizedEstimator(BaseEstimator):
             in the data loss, in the penalty's term (each a weighted mean over the batch), in
             ``l2``'s decay (``alpha / sum(w)`` per batch, as scikit-learn's MLP) and in the
             early-stopping score. All ones is the same as None; rows of weight 0 are dropped
-            before training, so they have no effect.
+            before training, so they have no effect. For the penalties that draw noise or a
+            random start for each row (``noise``, ``noisy_jacobian``, ``c2c``, ``kl``,
+            ``c2c_adversarial``, ``vat``), and with random projections, a weight equals repeated
+            rows in expectation only: each copy would get a draw of its own.
 
         Returns
         -------
@@ -495,8 +517,10 @@ class _RegularizedEstimator(BaseEstimator):
         architecture = {**self._check_architecture(), "dtype": self.dtype}
         _thread_count(self.n_threads)
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        X, y, sample_weight = _detached(X), _detached(y), _detached(sample_weight)
         if continuing:
             self._check_same_architecture(architecture, incremental)
+            self._check_input_shape(X)
         X, y = validate_data(
             self,
             X,
@@ -527,18 +551,37 @@ class _RegularizedEstimator(BaseEstimator):
                      continuing, incremental)  # fmt: skip
 
     def _check_input_shape(self, X) -> None:
-        """Refuse rows of another shape than those the model was fitted on (N-D inputs; for
-        rows of features, ``validate_data`` has checked ``n_features_in_``)."""
+        """Refuse rows of another shape than those the model was fitted on, before
+        ``validate_data`` (whose message counts ``X.shape[1]``, an image's channels, as its
+        features) when the model was fitted on N-D rows (images); for rows of features,
+        ``validate_data`` checks ``n_features_in_``."""
         fitted = getattr(self, "_input_shape", None)
-        if fitted is not None and tuple(X.shape[1:]) != fitted:
+        if fitted is None:
+            return
+        shape = getattr(X, "shape", None)
+        if shape is None:  # a list or another array-like
+            if len(fitted) == 1:
+                return  # validate_data's message on the number of features says it all
+            try:
+                shape = np.asarray(X).shape
+            except (ValueError, TypeError):  # ragged: validate_data says what is wrong
+                return
+        shape = tuple(shape)
+        if len(shape) < 1 or shape[1:] == fitted:
+            return
+        if len(fitted) > 1 or len(shape) > 2:
             raise ValueError(
-                f"X has rows of shape {tuple(X.shape[1:])}, but {type(self).__name__} was fitted "
-                f"on rows of shape {fitted}"
-            )
+                f"X has rows of shape {tuple(shape[1:])}, but {type(self).__name__} was fitted "
+                f"on rows of shape {fitted}: pass X of shape (n_samples, "
+                f"{', '.join(map(str, fitted))})"
+                + (f", e.g. X.reshape(-1, {', '.join(map(str, fitted))})"
+                   if math.prod(shape[1:]) == math.prod(fitted) else "")
+            )  # fmt: skip
 
     def _check_same_architecture(self, asked: dict, incremental: bool) -> None:
         fitted = self._fitted_architecture
-        changed = [k for k in {**fitted, **asked} if fitted.get(k) != asked.get(k)]
+        changed = [k for k in {**fitted, **asked}
+                   if k not in fitted or k not in asked or not same_value(fitted[k], asked[k])]
         if changed:
             how = "partial_fit" if incremental else "fit with warm_start=True"
             def shown(params, k):
@@ -583,7 +626,20 @@ class _RegularizedEstimator(BaseEstimator):
             device=plan.device,
             penalty=None,
         )
-        net.initialize()
+        try:
+            net.initialize()
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except (TypeError, ValueError, RuntimeError) as error:  # a bad module__/optimizer__ value
+            what, built, kwargs = (
+                ("optimizer", optimizer, optimizer_kwargs) if hasattr(net, "module_")
+                else ("module", factory, module_kwargs)
+            )  # fmt: skip
+            arguments = ", ".join(f"{what}__{k}={v!r}" for k, v in kwargs.items())
+            raise ValueError(
+                f"building the {what} {getattr(built, '__name__', built)!s} from "
+                f"{arguments or 'no arguments'} failed: {error}"
+            ) from error
         net.module_.to(plan.dtype)  # the same parameters, converted in place
         return net
 
@@ -613,7 +669,8 @@ class _RegularizedEstimator(BaseEstimator):
         what = "classes in y" if classifying else "targets in y"
         each = "logit per class" if classifying else "output per target"
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs:
+        if (not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != plan.n_outputs
+                or out.shape[0] != n_rows):  # fmt: skip
             raise ValueError(
                 f"the module ({name}) returns outputs of shape {shape} for a batch of X of shape "
                 f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
@@ -656,6 +713,7 @@ class _RegularizedEstimator(BaseEstimator):
             train_rows, valid_rows = train_test_split(
                 train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
+            self._check_labelled_split(targets, train_rows, valid_rows)
         x_all = _as_tensor(X, plan.dtype, plan.device)
         tensors = [x_all, self._target_tensor(targets, plan.device, plan.dtype)]
         if weights is not None:
@@ -674,10 +732,14 @@ class _RegularizedEstimator(BaseEstimator):
         net.batch_size = min(self.batch_size, len(train_rows))
         schedule, reason = resolve_learning_rate(self.learning_rate, int(np.prod(X.shape[1:])))
         net.lr_schedule = None
-        if not incremental:
-            # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
+        optimizer = self._optimizer_factory()
+        if not incremental or not net.uses_optimizer(*optimizer):
+            # a fresh optimizer, as the parameters now ask for it, for every fit (warm_start keeps
+            # the weights only, as scikit-learn), and for a partial_fit after `optimizer` or an
+            # `optimizer__*` changed (its state is for the old one)
             net.set_params(lr=self.learning_rate_init)
-            net.initialize_optimizer()
+            net.use_optimizer(*optimizer)
+        if not incremental:
             if schedule == "cosine":
                 steps = self.max_iter * -(-len(train_rows) // net.batch_size)
                 net.lr_schedule = CosineSchedule(self.learning_rate_init, steps)
@@ -754,6 +816,8 @@ class _RegularizedEstimator(BaseEstimator):
     def _raw_outputs(self, X) -> np.ndarray:
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
         check_is_fitted(self)
+        X = _detached(X)
+        self._check_input_shape(X)
         X = validate_data(
             self,
             X,
@@ -880,18 +944,37 @@ class _Classifier:
         return targets, len(classes), {"classes_": classes}
 
     def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
+        labelled = ~self._unlabelled_rows(y)
         class_weights = class_row_weights(
-            self.class_weight,
-            y, ~self._unlabelled_rows(y), target_attrs["classes_"], incremental,
-        )  # fmt: skip
-        if class_weights is None:
-            return sample_weight
-        weights = class_weights if sample_weight is None else sample_weight * class_weights
-        if weights.sum() <= 0:
+            self.class_weight, y, labelled, target_attrs["classes_"], incremental
+        )
+        weights = sample_weight
+        if class_weights is not None:
+            weights = class_weights if sample_weight is None else sample_weight * class_weights
+            if weights.sum() <= 0:
+                raise ValueError(
+                    "sample_weight times class_weight is zero for every row: no row would count"
+                )
+        if weights is not None and not (weights[labelled] > 0).any():
+            what = ("sample_weight" if class_weights is None else "class_weight"
+                    if sample_weight is None else "sample_weight times class_weight")  # fmt: skip
             raise ValueError(
-                "sample_weight times class_weight is zero for every row: no row would count"
+                f"{what} is zero for every labelled row: the data loss would have no row, and "
+                "the network would train on the penalty alone"
             )
         return weights
+
+    def _check_labelled_split(self, targets, train_rows, valid_rows) -> None:
+        n_labelled = int((targets >= 0).sum())
+        for rows, role in ((valid_rows, "validation"), (train_rows, "training")):
+            if not (targets[rows] >= 0).any():
+                raise ValueError(
+                    f"early_stopping=True: the {len(valid_rows)} validation rows "
+                    f"(validation_fraction={self.validation_fraction}) leave no labelled row "
+                    f"for {role}, and y has {n_labelled} labelled row(s) of {len(targets)}; "
+                    f"{'raise' if role == 'validation' else 'lower'} validation_fraction, label "
+                    "more rows, or set early_stopping=False"
+                )
 
     def _unlabelled_rows(self, y) -> np.ndarray:
         """Rows marked -1 when ``semi_supervised`` (else none): scikit-learn's convention."""

@@ -46,11 +46,44 @@ PREFIXES = ("module__", "optimizer__")
 DATA_ARGUMENTS = ("n_features", "input_shape", "n_outputs")
 
 
+#: optimizers the training loop cannot run, and why
+REFUSED_OPTIMIZERS = {
+    "LBFGS": "it needs a closure that evaluates the loss again at every step, and training "
+    "takes one step per batch without one",
+    "SparseAdam": "it takes sparse gradients only, and the network's gradients are dense",
+}
+
+
 def _signature_names(factory) -> set[str]:
     try:
         return set(inspect.signature(factory).parameters)
     except (TypeError, ValueError):  # a builtin or C callable without a signature
         return set()
+
+
+def _check_arguments(prefix: str, factory, given: dict, taken_elsewhere=(), extra=()) -> None:
+    """Refuse ``prefix<name>`` arguments that ``factory``'s signature does not take (unless it
+    takes ``**kwargs``, or has no signature) and that are not among ``extra`` (taken by skorch),
+    naming them, the closest valid name and all the valid ones."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [name for name, p in params.items() if name not in ("self", *taken_elsewhere)
+             and p.kind is not p.VAR_POSITIONAL] + list(extra)  # fmt: skip
+    unknown = [name for name in given if name not in params and name not in extra]
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0.4)
+    hint = f" Did you mean {prefix}{close[0]}?" if close else ""
+    name = getattr(factory, "__name__", repr(factory))
+    raise ValueError(
+        f"{', '.join(prefix + u for u in unknown)}: {name} takes no argument "
+        f"{', '.join(map(repr, unknown))}.{hint} Its arguments: "
+        f"{', '.join(prefix + v for v in valid) or 'none'}"
+    )
 
 
 class _RegularizedNet(_RegularizedEstimator):
@@ -136,6 +169,12 @@ class _RegularizedNet(_RegularizedEstimator):
                 "optimizer must be a torch.optim.Optimizer subclass (or a callable taking the "
                 f"parameters and keyword arguments), such as torch.optim.Adam; got {optimizer!r}"
             )
+        refused = REFUSED_OPTIMIZERS.get(getattr(optimizer, "__name__", None))
+        if refused and isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+            raise ValueError(
+                f"optimizer={optimizer.__name__} cannot train here: {refused}. Use "
+                "torch.optim.Adam (the default), AdamW or SGD"
+            )
         options = self._params_for("optimizer__")
         if "lr" in options:
             raise ValueError(
@@ -148,6 +187,11 @@ class _RegularizedNet(_RegularizedEstimator):
                 "penalty='l2' (alpha is the decay); for decoupled decay use "
                 "optimizer=torch.optim.AdamW"
             )
+        # the module's own arguments; those filled from the data are named by the data
+        _check_arguments("module__", module, self._params_for("module__"))
+        # skorch's param_groups: [(pattern, {option: value}), ...] for some of the parameters
+        _check_arguments("optimizer__", optimizer, options, taken_elsewhere=("params", "lr"),
+                         extra=("param_groups",))  # fmt: skip
         return {"module": module, **{k: v for k, v in self._prefixed.items()
                                      if k.startswith("module__")}}  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 The exact squared norm ``||J||_F^2`` (or trace ``Tr I(x)``) takes one differentiated product per
 output or input direction: ``min(d, K)`` for the Jacobian penalties (forward mode over the ``d``
-inputs when ``d < K``), ``K`` for the Fisher trace. ``m`` random projections give an unbiased
+inputs when ``d < K``), and as many for the Fisher trace ``Tr I(x)`` (the whole Jacobian ``J_z``,
+by the cheaper mode). ``m`` random projections give an unbiased
 estimate, in value and in gradient, for ``m`` products whatever ``d`` and ``K`` are.
 
 ``"auto"`` (the default) computes exactly when that takes at most :data:`AUTO_EXACT_PRODUCTS`
