@@ -49,7 +49,7 @@ from ._docs import (
     NORMALIZED_ALPHA_DOC,
     _penalty_lines,
 )
-from ._dtype import DTYPES, check_range, torch_dtype
+from ._dtype import DTYPES, FLOAT32_MAX, check_range, torch_dtype
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._param_checks import Interval, StrOptions, same_value, validate_params
@@ -187,9 +187,10 @@ def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int
     return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
-def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
+def _check_sample_weight(sample_weight, n_rows: int, dtype: str = "float32") -> np.ndarray | None:
     """``sample_weight`` as a float64 vector of ``n_rows`` finite, non-negative weights with a
-    positive sum, or a ``ValueError`` saying what is wrong."""
+    positive sum (within float32's range when the network computes in float32), or a
+    ``ValueError`` saying what is wrong."""
     if sample_weight is None:
         return None
     weights = np.asarray(sample_weight)
@@ -205,12 +206,13 @@ def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
         raise ValueError("sample_weight must be finite and non-negative")
     if weights.sum() <= 0:
         raise ValueError("sample_weight is zero for every row: no row would count")
-    if weights.sum() > FLOAT32_MAX:
+    if dtype == "float32" and weights.sum() > FLOAT32_MAX:
         raise ValueError(
             f"sample_weight sums to {weights.sum():.3g}, beyond float32's range "
             f"({FLOAT32_MAX:.3g}), in which the network sums a batch's weights; divide the "
             "weights by a common factor (the weighted losses do not change; with penalty='l2' "
-            "the decay, alpha / sum(w) per batch, grows by that factor)"
+            "the decay, alpha / sum(w) per batch, grows by that factor), or train in double "
+            "precision (dtype='float64')"
         )
     return weights
 
@@ -535,7 +537,7 @@ class _RegularizedEstimator(BaseEstimator):
         if sp.issparse(X):
             X = X.tocsr()  # rows can be sliced (COO's cannot); densified when training starts
         check_range("X", X, self.dtype)
-        weights = _check_sample_weight(sample_weight, X.shape[0])
+        weights = _check_sample_weight(sample_weight, X.shape[0], self.dtype)
         targets, n_outputs, target_attrs = self._encode_targets(y, classes, continuing)
         weights = self._weigh_rows(y, target_attrs, weights, incremental)
         targets, target_attrs = self._scale_targets(targets, target_attrs, weights, continuing)
