@@ -1,6 +1,5 @@
 """The main job, run as a user would, with settings small enough for the test suite."""
 
-import argparse
 import re
 import socket
 import subprocess
@@ -19,7 +18,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_regpen import RegularizedMLPClassifier
-from sklearn_regpen.__main__ import _infer_task, main, render
+from sklearn_regpen.cli import main
+from sklearn_regpen.cli.report import render
+from sklearn_regpen.cli.table import infer_task
 from sklearn_regpen.datasets import load_classification, per_class_split
 from sklearn_regpen.tables import split_target
 
@@ -60,8 +61,8 @@ def _refit(row, **net):
 def test_out_holds_the_chosen_model_refitted_and_the_table(tmp_path, capsys):
     out_dir = tmp_path / "results"
     assert main([*QUICK, "--out", str(out_dir)]) == 0
-    assert sorted(p.name for p in out_dir.iterdir()) == ["model.joblib", "results.csv",
-                                                         "results.md"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["model.joblib", "model.json",
+                                                         "results.csv", "results.md"]
     table = pd.read_csv(out_dir / "results.csv")
     assert len(table) == 7 + 2 and list(table["rank"]).count("ref") == 2
     # held-out scores for the chosen candidate and the two references only
@@ -300,8 +301,7 @@ def test_the_task_can_be_overridden(tmp_path, capsys):
     ],
 )
 def test_the_task_is_inferred_from_the_target(y, task, reason):
-    args = argparse.Namespace(task="auto", target="y")
-    assert _infer_task(y, args) == (task, f"{reason}; --task to override")
+    assert infer_task(y, "auto", "y") == (task, f"{reason}; --task to override")
 
 
 @pytest.mark.parametrize(
