@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +136,9 @@ def infer_task(y: np.ndarray, task: str, target: str) -> tuple[str, str]:
         y.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in y)
     )
     numeric = pd.api.types.is_numeric_dtype(y.dtype) and not boolean
-    kind = type_of_target(y)
+    with warnings.catch_warnings():  # labels beyond int64 warn as scikit-learn casts them
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kind = type_of_target(y)
     distinct = len(np.unique(y.astype(str) if not numeric else y))
     if task == "regression":
         if boolean:
