@@ -20,6 +20,8 @@ divergence check are plain Python.
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 import inspect
 import math
 import os
@@ -44,6 +46,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ._docs import (
     CLASS_WEIGHT_DOC,
     ESTIMATOR_DOC,
+    MLP_ATTRIBUTES_DOC,
     NORMALIZE_Y_DOC,
     NORMALIZED_ALPHA_DOC,
     _penalty_lines,
@@ -57,6 +60,7 @@ from ._loop import (
     loss_climb,
     run_epochs,
 )
+from ._mlp_attributes import MLPAttributes
 from ._param_checks import Interval, StrOptions, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
@@ -228,6 +232,16 @@ def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
 LR_DIVISOR, MIN_LR = 5.0, 1e-6
 
 
+def _set_optimizer(net, optimizer, options: dict) -> None:
+    """Make ``optimizer(**options)`` the optimizer that ``net.initialize_optimizer`` builds,
+    dropping the ``optimizer__*`` settings of an earlier fit."""
+    for key in [k for k in vars(net) if k.startswith("optimizer__")]:
+        del vars(net)[key]
+    net.optimizer = optimizer
+    for key, value in options.items():
+        setattr(net, f"optimizer__{key}", value)
+
+
 def _lower_learning_rate(net):
     """``on_stall`` for ``run_epochs``: divide the optimizer's rate by 5 and go on, or say stop."""
 
@@ -282,12 +296,33 @@ def _full_signature(cls) -> inspect.Signature:
     return inspect.Signature([*ordered, *([var_keyword] if var_keyword else [])])
 
 
+def _checked_keywords(init, signature: inspect.Signature):
+    """``init``, showing ``signature``, refusing keywords it lacks as Python would, but naming
+    the class the user called (``RegularizedMLPClassifier.__init__() got an unexpected keyword
+    argument 'solvr'``) rather than the base whose ``__init__`` received them."""
+    known = set(signature.parameters) - {"self"}
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        unknown = [k for k in kwargs if k not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument {unknown[0]!r}{hint}")
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 class _RegularizedEstimator(BaseEstimator):
     """Shared parameters, validation and training, whatever the module; subclasses set the
     module (``_check_architecture``, ``_module_factory``, ``_optimizer_factory``), the task and
     the targets (``_Classifier``, ``_Regressor``)."""
 
     _task: str = ""
+    #: whether ``__init__`` keeps keywords besides its parameters (the Net's ``module__*``)
+    _any_keyword: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -296,6 +331,8 @@ class _RegularizedEstimator(BaseEstimator):
             full = _full_signature(cls)
             if set(full.parameters) - set(inspect.signature(own).parameters):
                 own.__signature__ = full  # it passes some on as **kwargs: show them
+                if not cls.__name__.startswith("_") and not cls._any_keyword:
+                    cls.__init__ = _checked_keywords(own, full)  # names it for a bad keyword
 
     def __init__(
         self,
@@ -304,6 +341,7 @@ class _RegularizedEstimator(BaseEstimator):
         alpha=1e-4,
         epsilon=0.1,
         batch_size=200,
+        shuffle=True,
         learning_rate="auto",
         learning_rate_init=3e-3,
         max_iter=500,
@@ -324,6 +362,7 @@ class _RegularizedEstimator(BaseEstimator):
         self.alpha = alpha
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
@@ -351,6 +390,7 @@ class _RegularizedEstimator(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
         "learning_rate": [StrOptions(set(LEARNING_RATES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -685,10 +725,13 @@ class _RegularizedEstimator(BaseEstimator):
 
         net.penalty = plan.penalty
         net.batch_size = min(self.batch_size, len(train_rows))
+        net.iterator_train__shuffle = self.shuffle  # skorch's name; PenalizedNet's batches read it
         schedule, reason = resolve_learning_rate(self.learning_rate, int(np.prod(X.shape[1:])))
         net.lr_schedule = None
         if not incremental:
-            # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn
+            # a fresh optimizer for every fit (warm_start keeps the weights only), as scikit-learn,
+            # built from the parameters as they are now
+            _set_optimizer(net, *self._optimizer_factory())
             net.set_params(lr=self.learning_rate_init)
             net.initialize_optimizer()
             if schedule == "cosine":
@@ -794,22 +837,44 @@ class _RegularizedEstimator(BaseEstimator):
         return tags
 
 
-class _RegularizedMLP(_RegularizedEstimator):
+class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
     """The MLP case: the module is :class:`~sklearn_regpen.modules.MLP`, built from
-    scikit-learn's parameter names, trained with (fused) Adam."""
+    scikit-learn's parameter names, trained with (fused) Adam or SGD (``solver`` and its
+    parameters, also scikit-learn's); scikit-learn's fitted attributes (``coefs_``, ...) are
+    read from the module (:class:`~sklearn_regpen._mlp_attributes.MLPAttributes`)."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],  # lbfgs: refused with the reason
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
         **_RegularizedEstimator._parameter_constraints,
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", **kwargs):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.solver = solver
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
 
     def _check_architecture(self) -> dict:
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "solver='lbfgs' is not available: L-BFGS steps on the whole training set and "
+                "searches along each step by evaluating the objective again, while the penalties "
+                "are estimated on mini-batches and most draw new noise or directions at every "
+                "evaluation (noise, c2c, vat, projected Jacobians), so its line search would "
+                "compare different objectives. Use solver='adam' (the default) or 'sgd'"
+            )
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
                 "activation": self.activation}  # fmt: skip
 
@@ -831,9 +896,14 @@ class _RegularizedMLP(_RegularizedEstimator):
         }
 
     def _optimizer_factory(self):
+        if self.solver == "sgd":
+            # scikit-learn's update, written as torch's: the same steps at a constant rate
+            nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
+            return torch.optim.SGD, {"momentum": self.momentum, "nesterov": nesterov}
         # one fused update for all parameters: 0.6x the time of a plain step on the
         # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
-        return torch.optim.Adam, ({"fused": True} if FUSED_ADAM else {})
+        options = {"betas": (self.beta_1, self.beta_2)}
+        return torch.optim.Adam, ({**options, "fused": True} if FUSED_ADAM else options)
 
 
 class _Classifier:
@@ -885,7 +955,7 @@ class _Classifier:
             raise ValueError(f"y contains labels not in classes_: {unknown!r}")
         targets = np.full(len(y), -1, dtype=np.int64)
         targets[~unlabelled] = np.searchsorted(classes, labelled)
-        return targets, len(classes), {"classes_": classes}
+        return targets, len(classes), {"classes_": classes, "n_outputs_": len(classes)}
 
     def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
         class_weights = class_row_weights(
@@ -958,7 +1028,11 @@ class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
         tables, so the default stays scikit-learn's 1e-4.""",
         task_parameters=CLASS_WEIGHT_DOC,
         attributes="""    classes_ : ndarray of shape (n_classes,)
-        Class labels.""",
+        Class labels.
+    n_outputs_ : int
+        Number of outputs of the network, one logit per class: 2 for two classes, where
+        scikit-learn's ``MLPClassifier`` has one logistic output.""" + MLP_ATTRIBUTES_DOC.format(
+            out_activation='``"softmax"``, over one logit per class'),
         examples="""    >>> from sklearn.datasets import load_iris
     >>> from sklearn_regpen import RegularizedMLPClassifier
     >>> X, y = load_iris(return_X_y=True)
@@ -1054,7 +1128,7 @@ class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
         Mean of each target in ``fit`` (0 when ``normalize_y=False``).
     y_scale_ : ndarray of shape (n_outputs,)
         Standard deviation of each target in ``fit`` (1 when ``normalize_y=False`` or when the
-        target is constant).""",
+        target is constant).""" + MLP_ATTRIBUTES_DOC.format(out_activation='``"identity"``'),
         examples="""    >>> from sklearn.datasets import make_regression
     >>> from sklearn_regpen import RegularizedMLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
