@@ -401,6 +401,8 @@ def test_help_is_plain_text_under_the_commands_own_name(command, prog):
         assert result.stdout.startswith(usage)
         for markup in ("``", ":func:", ":class:", ":mod:", "[bold]"):
             assert markup not in result.stdout
+        if sub:  # predict's help names the sweep by the same name
+            assert f'the sweep ("{prog} ... --out DIR")' in " ".join(result.stdout.split())
     assert f"{prog} predict --model results/ --csv new.csv --out predictions.csv" in result.stdout
 
 

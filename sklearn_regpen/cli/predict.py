@@ -24,10 +24,10 @@ from .report import MODEL_FILE, READING_FILE
 from .table import read_csv_table
 
 DESCRIPTION = """\
-Predict the target of every row of a CSV file with a model that "%(prog)s" wrote with --out
-(without "predict"). The file is read as the training file was: with the same --na-values
-markers, its feature columns taken by name; the target column and any other extra column may be
-there and are left out.
+Predict the target of every row of a CSV file with a model that the sweep ("{sweep} ... --out
+DIR") saved. The file is read as the training file was: with the same --na-values markers, its
+feature columns taken by name; the target column and any other extra column may be there and are
+left out.
 
 example:
   %(prog)s --model results/ --csv new.csv --out predictions.csv"""
@@ -40,8 +40,9 @@ status 2."""
 
 
 def build_parser(prog: str = "regpen-sweep predict") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=HelpFormatter)
+    sweep = prog.removesuffix(" predict")
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION.format(sweep=sweep),
+                                     epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--model", type=Path, metavar="DIR", required=True,
                         help="the directory that the sweep's --out wrote (model.joblib and "
                              "model.json)")
