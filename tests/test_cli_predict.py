@@ -82,6 +82,10 @@ def test_predict_finds_the_paths_from_the_current_directory(trained, tmp_path, m
     assert main(["predict", "--model", str(trained), "--csv", "new.csv", "--out",
                  "out/predictions.csv"]) == 0
     assert len(pd.read_csv(tmp_path / "out" / "predictions.csv")) == 10
+    # the model file names its directory too
+    assert main(["predict", "--model", str(trained / "model.joblib"), "--csv", "new.csv",
+                 "--out", "again.csv"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv("again.csv"), pd.read_csv("out/predictions.csv"))
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,9 @@ def build_parser(prog: str = "regpen-sweep predict") -> argparse.ArgumentParser:
 
 def read_model_dir(directory: Path) -> tuple[dict, object]:
     """``(reading, model)`` from a directory the sweep wrote; :class:`OptionError` if it is not
-    one, or holds a model of a bundled table."""
+    one, or holds a model of a bundled table. The path of its model.joblib names it too."""
+    if directory.is_file() and directory.name == MODEL_FILE:
+        directory = directory.parent
     if not directory.is_dir():
         raise OptionError(f"--model: {directory} is not a directory (give the directory that the "
                           "sweep's --out wrote)")
