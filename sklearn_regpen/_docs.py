@@ -19,9 +19,9 @@ def _penalty_lines() -> str:
 
 ESTIMATOR_DOC = """{summary}
 
-    A multi-layer perceptron trained with Adam on {loss} plus an input-space penalty, built on
-    skorch and PyTorch. Parameter names follow scikit-learn's ``{sklearn_name}`` where the meaning
-    is the same, so the two can be swapped in a grid.
+    A multi-layer perceptron trained with Adam or SGD on {loss} plus an input-space penalty,
+    built on skorch and PyTorch. Parameter and fitted attribute names follow scikit-learn's
+    ``{sklearn_name}`` where the meaning is the same, so the two can be swapped in a grid.
 
     Parameters
     ----------
@@ -29,6 +29,22 @@ ESTIMATOR_DOC = """{summary}
         Width of each hidden layer.
     activation : {{"relu", "tanh", "logistic", "identity"}}, default="relu"
         Hidden-layer non-linearity.
+    solver : {{"adam", "sgd"}}, default="adam"
+        The optimizer: ``torch.optim.Adam`` (fused where torch has it) or ``torch.optim.SGD``,
+        at the rate ``learning_rate_init`` (and ``learning_rate``'s schedule). scikit-learn's
+        ``"lbfgs"`` is refused with a ``ValueError``: L-BFGS steps on the whole training set and
+        evaluates the objective again along each step, while the penalties are estimated on
+        mini-batches and most draw new noise at every evaluation.
+    momentum : float, default=0.9
+        SGD's momentum, in [0, 1]; used when ``solver="sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum; used when ``solver="sgd"`` and ``momentum > 0``.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the running mean of the gradient, in [0, 1); used when
+        ``solver="adam"``.
+    beta_2 : float, default=0.999
+        Adam's decay rate of the running mean of the squared gradient, in [0, 1); used when
+        ``solver="adam"``.
     penalty : str, default="l2"
         The regularizer. ``alpha`` is its strength (the batch mean of the per-sample term is
         multiplied by ``alpha``) and ``epsilon`` its noise standard deviation or radius, for those
@@ -52,8 +68,11 @@ ESTIMATOR_DOC = """{summary}
         ``MLPClassifier`` calls ``epsilon``.
     batch_size : int, default=200
         Rows per optimizer step (clipped to the number of training rows).
+    shuffle : bool, default=True
+        Draw each epoch's batches in a new random order (seeded by ``random_state``); False
+        takes the rows in the order of ``X``.
     learning_rate : {{"auto", "constant", "adaptive", "cosine"}}, default="auto"
-        Adam's rate during ``fit``. ``"constant"``: ``learning_rate_init`` throughout.
+        The optimizer's rate during ``fit``. ``"constant"``: ``learning_rate_init`` throughout.
         ``"adaptive"``, as scikit-learn's MLP does for its SGD solver: where ``"constant"`` would
         stop (more than ``n_iter_no_change`` epochs without improvement), divide the rate by 5
         and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
@@ -68,9 +87,9 @@ ESTIMATOR_DOC = """{summary}
         ``partial_fit`` keeps the rate it has, except after ``"cosine"``, which it resets to
         ``learning_rate_init``: a decay needs the length of a fit, which ``partial_fit`` lacks.
     learning_rate_init : float, default=3e-3
-        Adam's learning rate. Three times scikit-learn's default: on ten KEEL tables it was as
-        accurate as 1e-3 (within 0.2 points) in 227 epochs on average against 398 (user guide,
-        "Defaults and why").
+        The optimizer's learning rate. Three times scikit-learn's default: with Adam, on ten
+        KEEL tables, it was as accurate as 1e-3 (within 0.2 points) in 227 epochs on average
+        against 398 (user guide, "Defaults and why").
     max_iter : int, default=500
         Maximum number of epochs. 27 of those 50 fits at the default rate ran more than
         scikit-learn's 200 (2 reached 500).
@@ -244,3 +263,23 @@ NORMALIZED_ALPHA_DOC = """
         (``jacobian``, ``c2c``, ``c2c_adversarial``, ``vat``, ``double_backprop``, ...) are
         measured on standardized targets: ``alpha`` weighs them in units of the target's
         standard deviation, so a value means the same whatever the units of ``y``."""
+
+#: scikit-learn's MLP attributes, which the MLP estimators read from their module
+MLP_ATTRIBUTES_DOC = """
+    coefs_ : list of ndarray
+        ``coefs_[i]``, of shape ``(fan_in, fan_out)``, the weights from layer ``i`` to layer
+        ``i + 1``, as in scikit-learn's MLP: the module's ``nn.Linear`` weights, transposed (on
+        the CPU they share its memory, so changing them changes the model).
+    intercepts_ : list of ndarray
+        ``intercepts_[i]``, of shape ``(fan_out,)``, the bias of layer ``i + 1``.
+    n_layers_ : int
+        Number of layers, input and output included: ``len(hidden_layer_sizes) + 2``.
+    out_activation_ : str
+        The output layer's function: {out_activation}.
+    loss_ : float
+        Training loss (data loss plus penalty, the mean over the epoch's rows) of the epoch whose
+        weights the model holds: the best epoch of the last ``fit`` (scikit-learn's MLP keeps the
+        last epoch's), or the last of ``partial_fit``.
+    t_ : int
+        Training rows the optimizer has seen, over every epoch of every continued fit: ``n_iter_``
+        times the training rows (without the ``early_stopping`` rows held out)."""

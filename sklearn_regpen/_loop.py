@@ -30,6 +30,7 @@ class Progress:
     best_score: float = -math.inf
     stall: int = 0
     kept_epoch: int = 0  # the epoch whose weights the model falls back on (best, or last good)
+    rows_seen: int = 0  # training rows over all completed epochs (scikit-learn's MLP ``t_``)
 
     @property
     def n_iter(self) -> int:
@@ -89,6 +90,7 @@ def run_epochs(
                     "learning_rate_init, or scale the inputs (StandardScaler)."
                 )
             progress.loss_curve.append(loss)
+            progress.rows_seen += len(train)
             if validate is not None:
                 score = validate()
                 progress.validation_scores.append(score)

@@ -204,5 +204,7 @@ class PenalizedNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, TensorDataset):
             batch_size = self.batch_size if training else predict_batch_size(dataset.tensors[0])
-            return InMemoryBatches(dataset.tensors, batch_size, shuffle=training)
+            # shuffled for training unless iterator_train__shuffle=False, as skorch's loaders
+            shuffle = training and self.get_params_for("iterator_train").get("shuffle", True)
+            return InMemoryBatches(dataset.tensors, batch_size, shuffle=shuffle)
         return super().get_iterator(dataset, training=training)

@@ -20,6 +20,8 @@ divergence check are plain Python.
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 import inspect
 import math
 import os
@@ -45,6 +47,7 @@ from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
 from ._docs import (
     CLASS_WEIGHT_DOC,
     ESTIMATOR_DOC,
+    MLP_ATTRIBUTES_DOC,
     NORMALIZE_Y_DOC,
     NORMALIZED_ALPHA_DOC,
     _penalty_lines,
@@ -52,6 +55,7 @@ from ._docs import (
 from ._dtype import DTYPES, FLOAT32_MAX, check_range, torch_dtype
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
+from ._mlp_attributes import MLPAttributes
 from ._param_checks import Interval, StrOptions, same_value, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
@@ -281,12 +285,33 @@ def _full_signature(cls) -> inspect.Signature:
     return inspect.Signature([*ordered, *([var_keyword] if var_keyword else [])])
 
 
+def _checked_keywords(init, signature: inspect.Signature):
+    """``init``, showing ``signature``, refusing keywords it lacks as Python would, but naming
+    the class the user called (``RegularizedMLPClassifier.__init__() got an unexpected keyword
+    argument 'solvr'``) rather than the base whose ``__init__`` received them."""
+    known = set(signature.parameters) - {"self"}
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        unknown = [k for k in kwargs if k not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument {unknown[0]!r}{hint}")
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 class _RegularizedEstimator(BaseEstimator):
     """Shared parameters, validation and training, whatever the module; subclasses set the
     module (``_check_architecture``, ``_module_factory``, ``_optimizer_factory``), the task and
     the targets (``_Classifier``, ``_Regressor``)."""
 
     _task: str = ""
+    #: whether ``__init__`` keeps keywords besides its parameters (the Net's ``module__*``)
+    _any_keyword: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -295,6 +320,8 @@ class _RegularizedEstimator(BaseEstimator):
             full = _full_signature(cls)
             if set(full.parameters) - set(inspect.signature(own).parameters):
                 own.__signature__ = full  # it passes some on as **kwargs: show them
+                if not cls.__name__.startswith("_") and not cls._any_keyword:
+                    cls.__init__ = _checked_keywords(own, full)  # names it for a bad keyword
 
     def __init__(
         self,
@@ -303,6 +330,7 @@ class _RegularizedEstimator(BaseEstimator):
         alpha=1e-4,
         epsilon=0.1,
         batch_size=200,
+        shuffle=True,
         learning_rate="auto",
         learning_rate_init=3e-3,
         max_iter=500,
@@ -324,6 +352,7 @@ class _RegularizedEstimator(BaseEstimator):
         self.alpha = alpha
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
@@ -352,6 +381,7 @@ class _RegularizedEstimator(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
         "learning_rate": [StrOptions(set(LEARNING_RATES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -732,6 +762,7 @@ class _RegularizedEstimator(BaseEstimator):
 
         net.penalty = plan.penalty
         net.batch_size = min(self.batch_size, len(train_rows))
+        net.iterator_train__shuffle = self.shuffle  # skorch's name; PenalizedNet's batches read it
         schedule, reason = resolve_learning_rate(self.learning_rate, int(np.prod(X.shape[1:])))
         net.lr_schedule = None
         optimizer = self._optimizer_factory()
@@ -852,22 +883,44 @@ class _RegularizedEstimator(BaseEstimator):
         return tags
 
 
-class _RegularizedMLP(_RegularizedEstimator):
+class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
     """The MLP case: the module is :class:`~sklearn_regpen.modules.MLP`, built from
-    scikit-learn's parameter names, trained with (fused) Adam."""
+    scikit-learn's parameter names, trained with (fused) Adam or SGD (``solver`` and its
+    parameters, also scikit-learn's); scikit-learn's fitted attributes (``coefs_``, ...) are
+    read from the module (:class:`~sklearn_regpen._mlp_attributes.MLPAttributes`)."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],  # lbfgs: refused with the reason
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
         **_RegularizedEstimator._parameter_constraints,
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", **kwargs):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.solver = solver
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
 
     def _check_architecture(self) -> dict:
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "solver='lbfgs' is not available: L-BFGS steps on the whole training set and "
+                "searches along each step by evaluating the objective again, while the penalties "
+                "are estimated on mini-batches and most draw new noise or directions at every "
+                "evaluation (noise, c2c, vat, projected Jacobians), so its line search would "
+                "compare different objectives. Use solver='adam' (the default) or 'sgd'"
+            )
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
                 "activation": self.activation}  # fmt: skip
 
@@ -889,9 +942,14 @@ class _RegularizedMLP(_RegularizedEstimator):
         }
 
     def _optimizer_factory(self):
+        if self.solver == "sgd":
+            # scikit-learn's update, written as torch's: the same steps at a constant rate
+            nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
+            return torch.optim.SGD, {"momentum": self.momentum, "nesterov": nesterov}
         # one fused update for all parameters: 0.6x the time of a plain step on the
         # 784-1000-1000-10 network against per-tensor updates (benchmarks/speed.py)
-        return torch.optim.Adam, ({"fused": True} if FUSED_ADAM else {})
+        options = {"betas": (self.beta_1, self.beta_2)}
+        return torch.optim.Adam, ({**options, "fused": True} if FUSED_ADAM else options)
 
 
 class _Classifier:
@@ -943,7 +1001,7 @@ class _Classifier:
             raise ValueError(f"y contains labels not in classes_: {unknown!r}")
         targets = np.full(len(y), -1, dtype=np.int64)
         targets[~unlabelled] = np.searchsorted(classes, labelled)
-        return targets, len(classes), {"classes_": classes}
+        return targets, len(classes), {"classes_": classes, "n_outputs_": len(classes)}
 
     def _weigh_rows(self, y, target_attrs, sample_weight, incremental):
         labelled = ~self._unlabelled_rows(y)
@@ -1035,7 +1093,11 @@ class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
         tables, so the default stays scikit-learn's 1e-4.""",
         task_parameters=CLASS_WEIGHT_DOC,
         attributes="""    classes_ : ndarray of shape (n_classes,)
-        Class labels.""",
+        Class labels.
+    n_outputs_ : int
+        Number of outputs of the network, one logit per class: 2 for two classes, where
+        scikit-learn's ``MLPClassifier`` has one logistic output.""" + MLP_ATTRIBUTES_DOC.format(
+            out_activation='``"softmax"``, over one logit per class'),
         examples="""    >>> from sklearn.datasets import load_iris
     >>> from sklearn_regpen import RegularizedMLPClassifier
     >>> X, y = load_iris(return_X_y=True)
@@ -1131,7 +1193,7 @@ class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
         Mean of each target in ``fit`` (0 when ``normalize_y=False``).
     y_scale_ : ndarray of shape (n_outputs,)
         Standard deviation of each target in ``fit`` (1 when ``normalize_y=False`` or when the
-        target is constant).""",
+        target is constant).""" + MLP_ATTRIBUTES_DOC.format(out_activation='``"identity"``'),
         examples="""    >>> from sklearn.datasets import make_regression
     >>> from sklearn_regpen import RegularizedMLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)

@@ -90,6 +90,7 @@ class _RegularizedNet(_RegularizedEstimator):
     """The case of any module: ``module`` and ``optimizer``, with their prefixed parameters."""
 
     _allow_nd = True
+    _any_keyword = True  # module__* and optimizer__*, checked in fit
 
     _parameter_constraints: dict = {
         **_RegularizedEstimator._parameter_constraints,
@@ -250,7 +251,9 @@ class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
         semi_supervised="""Rows whose label is ``-1`` are unlabelled: the data loss uses the
         labelled rows, the penalty all rows (as for ``RegularizedMLPClassifier``).""",
         attributes="""    classes_ : ndarray of shape (n_classes,)
-        Class labels.""",
+        Class labels.
+    n_outputs_ : int
+        Number of classes: the module's outputs, one logit per class.""",
         examples=_NET_EXAMPLE.format(
             name="RegularizedNetClassifier",
             example=""">>> clf = RegularizedNetClassifier(TinyCNN, module__channels=8,

@@ -25,8 +25,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from sklearn_regpen import RegularizedMLPClassifier
-from sklearn_regpen.__main__ import _parse_args, main, run_sweep
 from sklearn_regpen._dask import dask_backend, local_cluster, replicated_inputs
+from sklearn_regpen.cli import main
+from sklearn_regpen.cli.options import parse_sweep_args
+from sklearn_regpen.cli.sweep import run_sweep
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -163,7 +165,7 @@ QUICK = ["--dataset", "iris", "--per-class", "10", "--penalties", "none,l2", "--
 
 def _sweep(argv):
     """What ``main(argv)`` computes, as rows, without the printing."""
-    return run_sweep(_parse_args(argv), Console(quiet=True))
+    return run_sweep(parse_sweep_args(argv), Console(quiet=True))
 
 
 def _without_times(rows):

@@ -1,12 +1,13 @@
 """The main job, run as a user would, with settings small enough for the test suite."""
 
-import argparse
+import os
 import re
 import socket
 import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -19,10 +20,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_regpen import RegularizedMLPClassifier
-from sklearn_regpen.__main__ import _infer_task, main, render
+from sklearn_regpen.cli import main
+from sklearn_regpen.cli.report import render
+from sklearn_regpen.cli.table import infer_task
 from sklearn_regpen.datasets import load_classification, per_class_split
 from sklearn_regpen.tables import split_target
 
+ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--dataset", "iris", "--per-class", "10", "--penalties", "none,l2,c2c", "--grid-size", "2",
          "--cv", "2", "--max-iter", "30", "--hidden", "16", "--n-jobs", "1"]
 
@@ -60,8 +64,8 @@ def _refit(row, **net):
 def test_out_holds_the_chosen_model_refitted_and_the_table(tmp_path, capsys):
     out_dir = tmp_path / "results"
     assert main([*QUICK, "--out", str(out_dir)]) == 0
-    assert sorted(p.name for p in out_dir.iterdir()) == ["model.joblib", "results.csv",
-                                                         "results.md"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["model.joblib", "model.json",
+                                                         "results.csv", "results.md"]
     table = pd.read_csv(out_dir / "results.csv")
     assert len(table) == 7 + 2 and list(table["rank"]).count("ref") == 2
     # held-out scores for the chosen candidate and the two references only
@@ -300,8 +304,7 @@ def test_the_task_can_be_overridden(tmp_path, capsys):
     ],
 )
 def test_the_task_is_inferred_from_the_target(y, task, reason):
-    args = argparse.Namespace(task="auto", target="y")
-    assert _infer_task(y, args) == (task, f"{reason}; --task to override")
+    assert infer_task(y, "auto", "y") == (task, f"{reason}; --task to override")
 
 
 @pytest.mark.parametrize(
@@ -378,3 +381,124 @@ def test_csv_options_are_checked(capsys, argv, message):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+# -- the command's name, its help and its defaults -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command, prog",
+    [([sys.executable, "-m", "sklearn_regpen"], "python -m sklearn_regpen"),
+     ([str(Path(sys.executable).with_name("regpen-sweep"))], "regpen-sweep")],
+)
+def test_help_is_plain_text_under_the_commands_own_name(command, prog):
+    if not Path(command[0]).exists():
+        pytest.fail(f"{command[0]} is missing: the package is not installed with its scripts")
+    for sub in ([], ["predict"]):
+        result = subprocess.run([*command, *sub, "--help"], capture_output=True, text=True,
+                                check=True)
+        usage = f"usage: {' '.join([prog, *sub])} "
+        assert result.stdout.startswith(usage)
+        for markup in ("``", ":func:", ":class:", ":mod:", "[bold]"):
+            assert markup not in result.stdout
+        if sub:  # predict's help names the sweep by the same name
+            assert f'the sweep ("{prog} ... --out DIR")' in " ".join(result.stdout.split())
+    assert f"{prog} predict --model results/ --csv new.csv --out predictions.csv" in result.stdout
+
+
+def test_defaults_are_the_estimators(monkeypatch):
+    from sklearn_regpen import RegularizedMLPRegressor
+    from sklearn_regpen.cli.options import build_parser
+
+    args = build_parser().parse_args([])
+    for estimator in (RegularizedMLPClassifier(), RegularizedMLPRegressor()):
+        assert args.max_iter == estimator.max_iter
+        assert args.hidden == ",".join(map(str, estimator.hidden_layer_sizes))
+
+
+# -- paths are the user's --------------------------------------------------------------------------
+
+
+def test_relative_paths_are_read_from_the_current_directory(tmp_path, monkeypatch, capsys):
+    _write_csv(tmp_path / "pets.csv")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--csv", "pets.csv", "--target", "label", "--out", "results", *CSV_QUICK]) == 0
+    assert (tmp_path / "results" / "model.joblib").is_file()
+
+
+def test_ci_env_runs_commands_where_it_is_called(tmp_path):
+    # .ci/env builds the environment the suite runs in; it must not move the user's paths
+    env_script = ROOT / ".ci" / "env"
+    if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+        pytest.skip("the suite runs outside .ci/env's environment; calling it would build one")
+    result = subprocess.run([str(env_script), "python", "-c", "import os; print(os.getcwd())"],
+                            cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert Path(result.stdout.strip()).resolve() == tmp_path.resolve()
+
+
+# -- files and targets refused before training -----------------------------------------------------
+
+
+def test_a_repeated_column_name_is_refused(tmp_path, capsys, no_training):
+    # pandas would read the second 'label' as 'label.1' and learn the target from it
+    path = tmp_path / "pets.csv"
+    _write_csv(path)
+    lines = path.read_text().splitlines()
+    rows = [line + "," + line.rsplit(",", 1)[1] for line in lines]
+    path.write_text("\n".join(rows) + "\n")
+    assert pd.read_csv(path).columns[-1] == "label.1"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--csv", str(path), "--target", "label", *CSV_QUICK])
+    assert exit_info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--csv {path}: the header names more than one column 'label'" in err
+    assert "'label.1'" in err
+
+
+def _unwritable_directories():
+    """Directories that exist but where no file can be created, as this process sees them."""
+    found = []
+    if hasattr(os, "geteuid") and os.geteuid() != 0:  # root writes through permissions
+        found.append("read-only")
+    if Path("/proc/self").is_dir():  # Linux: nothing can create files in /proc
+        found.append("/proc/self")
+    return found
+
+
+@pytest.mark.parametrize("where", _unwritable_directories())
+def test_an_unwritable_out_directory_is_refused_before_training(tmp_path, capsys, no_training,
+                                                                where):
+    if where == "read-only":
+        out = tmp_path / "locked"
+        out.mkdir()
+        out.chmod(0o500)
+    else:
+        out = Path(where)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*QUICK, "--out", str(out)])
+    finally:
+        if where == "read-only":
+            out.chmod(0o700)
+    assert exit_info.value.code == 2
+    assert f"--out: cannot write in the directory {out}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "label, task, message",
+    [
+        ([True, False] * 20, "regression",
+         "--task regression: target column 'label' holds True/False values, which are classes, "
+         "not numbers"),
+        (np.repeat([1e20, 2e20], 20), "classification",
+         "--task classification: target column 'label' has whole numbers too large for class "
+         "codes (like 1e+20, beyond 64-bit integers), which are not class labels"),
+    ],
+)
+def test_a_target_the_task_cannot_use_is_explained(tmp_path, capsys, no_training, label, task,
+                                                   message):
+    path = _write_csv(tmp_path / "t.csv", label=label)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--csv", str(path), "--target", "label", "--task", task, *CSV_QUICK])
+    assert exit_info.value.code == 2
+    assert message in " ".join(capsys.readouterr().err.split())
