@@ -39,7 +39,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
-from torch.utils.flop_counter import FlopCounterMode
 
 from ._docs import (
     CLASS_WEIGHT_DOC,
@@ -60,7 +59,8 @@ from ._loop import (
 from ._param_checks import Interval, StrOptions, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
-from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size
+from ._torch_state import default_dtype, forward_flops, probing, seeded, training_allowed
+from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size, training_batches
 from .modules import ACTIVATIONS, MLP, describe_input
 from .penalties import PENALTIES, make_penalty
 
@@ -93,15 +93,6 @@ def _torch_threads(n_threads: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-@contextmanager
-def _seeded_torch(seed: int, device: torch.device):
-    """Seed torch for one fit without changing the caller's global random state."""
-    cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        yield
 
 
 def _as_tensor(array, dtype, device) -> torch.Tensor:
@@ -165,13 +156,6 @@ def _thread_count(n_threads) -> int | str | None:
     return int(n_threads)
 
 
-def _forward_flops(module, x_row: torch.Tensor) -> float:
-    """FLOPs of one row's forward pass, counted by torch (any module: MLP, CNN, ...)."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(x_row)
-    return float(counter.get_total_flops())
-
-
 def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int) -> int | None:
     """The thread count for work of ``passes`` forward-pass equivalents over ``rows_per_pass``
     rows of ``x``: ``n_threads`` as checked by :func:`_thread_count`, with "auto" resolved to
@@ -180,7 +164,7 @@ def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int
     n_threads = _thread_count(n_threads)
     if n_threads != "auto":
         return n_threads
-    flops = passes * rows_per_pass * _forward_flops(module, x[:1])
+    flops = passes * rows_per_pass * forward_flops(module, x[:1])
     return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
@@ -607,10 +591,8 @@ class _RegularizedEstimator(BaseEstimator):
         n_rows = min(2, plan.X.shape[0])
         x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
         name = getattr(type(module), "__name__", "module")
-        training = module.training
-        module.eval()
         try:
-            with torch.no_grad():
+            with probing(module, x):
                 out = module(x)
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
             expects = describe_input(module)
@@ -620,8 +602,6 @@ class _RegularizedEstimator(BaseEstimator):
                 f"{f', while {expects}' if expects else ''}. The module raised: "
                 f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
             ) from None
-        finally:
-            module.train(training)
         classifying = self._task == "classification"
         what = "classes in y" if classifying else "targets in y"
         each = "logit per class" if classifying else "output per target"
@@ -641,7 +621,9 @@ class _RegularizedEstimator(BaseEstimator):
         # a different stream for each continuation, so noise and batch order never repeat
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         seed = (seed + start) % np.iinfo(np.int32).max
-        with _seeded_torch(seed, plan.device):
+        # training needs gradients and float32 whatever the caller set around fit
+        # (torch.no_grad, torch.inference_mode, torch.set_default_dtype); all comes back after
+        with seeded(seed, plan.device), training_allowed(), default_dtype(torch.float32):
             if plan.continuing:
                 net = copy.deepcopy(self.net_)
             else:
@@ -692,7 +674,7 @@ class _RegularizedEstimator(BaseEstimator):
             net.set_params(lr=self.learning_rate_init)
             net.initialize_optimizer()
             if schedule == "cosine":
-                steps = self.max_iter * -(-len(train_rows) // net.batch_size)
+                steps = self.max_iter * len(training_batches(len(train_rows), net.batch_size))
                 net.lr_schedule = CosineSchedule(self.learning_rate_init, steps)
                 net.schedule_step_ = 0
         elif schedule == "cosine":
@@ -762,7 +744,10 @@ class _RegularizedEstimator(BaseEstimator):
     # -- prediction --------------------------------------------------------------------------------
     @staticmethod
     def _outputs(net, x: torch.Tensor) -> np.ndarray:
-        return net.forward(TensorDataset(x)).numpy().astype(np.float64)
+        """The module's outputs for ``x``, as float64 numpy: evaluation mode, no gradient, a
+        forked generator; the model is left as it was (every submodule in its mode)."""
+        with probing(net.module_, x):
+            return net.forward(TensorDataset(x)).numpy().astype(np.float64)
 
     def _raw_outputs(self, X) -> np.ndarray:
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""

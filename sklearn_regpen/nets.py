@@ -17,6 +17,7 @@ attributes, so that ``__init__`` sets no attribute that is not a parameter of it
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 import math
@@ -44,6 +45,24 @@ PREFIXES = ("module__", "optimizer__")
 #: the module arguments the estimator fills from the data when the module's signature has them
 #: and no ``module__<name>`` sets them
 DATA_ARGUMENTS = ("n_features", "input_shape", "n_outputs")
+
+
+def _holds_module(value) -> bool:
+    """Whether ``value`` is a torch module, or a list, tuple, set or dict holding one."""
+    if isinstance(value, torch.nn.Module):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_module(v) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_module(v) for v in value)
+    return False
+
+
+def _own_copy(value):
+    """``value``, deep-copied when it holds a torch module: a ``module__backbone=bb`` is copied
+    at every fit, so the fit trains its own copy, never ``bb`` in place, and two estimators given
+    the same ``bb`` never share weights."""
+    return copy.deepcopy(value) if _holds_module(value) else value
 
 
 def _signature_names(factory) -> set[str]:
@@ -165,7 +184,7 @@ class _RegularizedNet(_RegularizedEstimator):
             "n_outputs": n_outputs,
         }
         filled = {k: v for k, v in from_data.items() if k in known and k not in user}
-        return self.module, {**filled, **user}
+        return self.module, {**filled, **{k: _own_copy(v) for k, v in user.items()}}
 
     def _optimizer_factory(self):
         options = self._params_for("optimizer__")
