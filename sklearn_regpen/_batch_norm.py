@@ -49,18 +49,41 @@ def _channel_shape(h: torch.Tensor) -> tuple[int, ...]:
     return (1, -1) + (1,) * (h.dim() - 2)
 
 
+def one_row_message(layer: nn.Module) -> str:
+    """Why a training batch of one row cannot go through ``layer``, and what to do."""
+    return (
+        f"{layer} normalises by batch statistics, which a training batch of one row does not "
+        "have (one value per channel). Use batch_size >= 2, or a normalisation without batch "
+        "statistics (GroupNorm, LayerNorm)"
+    )
+
+
+@contextmanager
+def values_per_channel(layers):
+    """Within the block, ``found[layer]`` is set to the values per channel of one row of the
+    first input each of ``layers`` gets (1 for ``BatchNorm1d`` on rows of features, the pixels
+    of a feature map for ``BatchNorm2d``)."""
+    found: dict = {}
+
+    def record(layer, args):
+        h = args[0]
+        found.setdefault(layer, h[:1].numel() // h.shape[1] if h.dim() > 1 else 1)
+
+    hooks = [layer.register_forward_pre_hook(record) for layer in layers]
+    try:
+        yield found
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 def _recording(layer: _BatchNorm, own_forward, kept: list):
     """The layer's own forward, keeping the batch's per-channel mean and variance."""
 
     def forward(h):
         values = h.numel() // h.shape[1] if h.dim() > 1 else h.numel()
         if values < 2:
-            raise ValueError(
-                f"{layer} normalises by batch statistics but got a batch of one row (input shape "
-                f"{tuple(h.shape)}): a training batch needs at least two values per channel. Use "
-                "batch_size >= 2, or a normalisation without batch statistics (GroupNorm, "
-                "LayerNorm)"
-            )
+            raise ValueError(one_row_message(layer))
         dims = [0, *range(2, h.dim())]
         kept.append((h.mean(dims), h.var(dims, correction=0)))
         return own_forward(h)

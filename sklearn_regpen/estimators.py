@@ -40,6 +40,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
 
+from ._batch_norm import batch_norm_layers, one_row_message, values_per_channel
 from ._docs import (
     CLASS_WEIGHT_DOC,
     ESTIMATOR_DOC,
@@ -587,12 +588,13 @@ class _RegularizedEstimator(BaseEstimator):
     def _check_module_shapes(self, module: torch.nn.Module, plan: _Plan) -> None:
         """Run the module on two rows of X (evaluation mode, no gradient, no training) and refuse
         it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
-        classes or targets."""
+        classes or targets, or when training batches of one row would reach a BatchNorm layer
+        that has one value per channel of a row."""
         n_rows = min(2, plan.X.shape[0])
         x = _as_tensor(plan.X[:n_rows], torch.float32, plan.device)
         name = getattr(type(module), "__name__", "module")
         try:
-            with probing(module, x):
+            with probing(module, x), values_per_channel(batch_norm_layers(module)) as widths:
                 out = module(x)
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
             expects = describe_input(module)
@@ -612,6 +614,11 @@ class _RegularizedEstimator(BaseEstimator):
                 f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
                 f"(n_rows, {plan.n_outputs}), one {each}"
             )
+        # training batches have at least two rows unless batch_size or X has one
+        if min(self.batch_size, plan.X.shape[0]) == 1:
+            flat = [layer for layer, values in widths.items() if values == 1]
+            if flat:
+                raise ValueError(f"batch_size={self.batch_size}: {one_row_message(flat[0])}")
 
     def _train(self, plan: _Plan):
         """Train a new network, or a copy of the fitted one; return ``(net, progress,

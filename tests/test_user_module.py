@@ -17,7 +17,7 @@ from sklearn_regpen import RegularizedMLPClassifier, RegularizedNetClassifier
 from sklearn_regpen._autodiff import jacobian_and_outputs
 from sklearn_regpen._batch_norm import clean_batch_statistics
 from sklearn_regpen._objective import Objective
-from sklearn_regpen._training import training_batches
+from sklearn_regpen._training import PenalizedNet, training_batches
 from sklearn_regpen.diagnostics import sensitivity
 from sklearn_regpen.modules import ResNet
 from sklearn_regpen.penalties import PENALTIES, make_penalty
@@ -329,10 +329,22 @@ def test_batchnorm1d_with_a_last_batch_of_one_row():
     assert cosine.net_.lr_schedule.total_steps == 4
 
 
-def test_batchnorm1d_with_batches_of_one_row_is_refused_clearly(table):
+def test_batchnorm1d_with_batches_of_one_row_is_refused_before_training(table, monkeypatch):
     X, y = table
-    with pytest.raises(ValueError, match="batch of one row.*batch_size >= 2"):
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(PenalizedNet, "fit_loop", no_training)
+    with pytest.raises(ValueError, match="batch_size=1: BatchNorm1d.*one row.*batch_size >= 2"):
         RegularizedNetClassifier(BatchNormMLP, batch_size=1, max_iter=1).fit(X, y)
+    # a feature map has many values per channel: one image per batch is fine for BatchNorm2d
+    monkeypatch.undo()
+    images = np.random.RandomState(0).rand(6, 3, 8, 8)
+    clf = RegularizedNetClassifier(
+        ResNet, module__input_shape=(3, 8, 8), batch_size=1, max_iter=1, random_state=0
+    )
+    assert np.isfinite(clf.fit(images, [0, 1, 2, 0, 1, 2]).loss_curve_).all()
 
 
 # -- the user's global torch state ----------------------------------------------------------------
