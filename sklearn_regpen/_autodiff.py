@@ -110,15 +110,19 @@ def _basis(n: int, n_rows: int, like: torch.Tensor, shape: Sequence[int]) -> tor
 
 
 def _random_state(device: torch.device):
-    """The state of torch's generator for ``device`` (the CPU's, or the CUDA device's)."""
+    """The state of torch's generator for ``device`` (the CPU's, a CUDA device's, or MPS's)."""
     if device.type == "cuda":
         return torch.cuda.get_rng_state(device)
+    if device.type == "mps":
+        return torch.mps.get_rng_state()
     return torch.get_rng_state()
 
 
 def _set_random_state(state, device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.set_rng_state(state, device)
+    elif device.type == "mps":
+        torch.mps.set_rng_state(state)
     else:
         torch.set_rng_state(state)
 

@@ -134,7 +134,7 @@ class PenalizedNet(NeuralNet):
         # so no batch needs the look at y that would sync a GPU every step
         # the BatchNorm layers are found once per training epoch, not at every step
         return Objective(
-            self.penalty, check_labels=False, batch_norms=getattr(self, "batch_norms_", None)
+            self.penalty, check_labels=False, batch_norms=vars(self).get("_batch_norms")
         )
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -198,11 +198,16 @@ class PenalizedNet(NeuralNet):
         if iterator is None or not training:
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         self._set_training(True)
-        self.batch_norms_ = batch_norm_layers(self.module_)
+        # the BatchNorm layers, found once per epoch for every step's objective; not kept after
+        # (a pickle would carry them apart from the module, on its device)
+        self._batch_norms = batch_norm_layers(self.module_)
         losses, sizes = [], []
-        for batch in iterator:
-            losses.append(step_fn(batch, **fit_params)["loss"])
-            sizes.append(len(batch[0]))
+        try:
+            for batch in iterator:
+                losses.append(step_fn(batch, **fit_params)["loss"])
+                sizes.append(len(batch[0]))
+        finally:
+            del self._batch_norms
         weights = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
         mean = torch.stack(losses).double() @ weights / sum(sizes)
         self.history.record(prefix + "_loss", mean.item())  # the epoch's one host sync

@@ -142,6 +142,7 @@ def test_batchnorm1d_fits_and_predicts(table):
     ).fit(X, y)
     assert clf.predict_proba(X[:1]).shape == (1, 3)  # one row: running statistics
     assert clf.score(X, y) > 0.9
+    assert "_batch_norms" not in vars(clf.net_)  # nothing kept apart from the module
 
 
 def test_diagnostics_measure_the_model_as_it_predicts(images):
