@@ -66,14 +66,18 @@ def default_dtype(dtype: torch.dtype):
 
 @contextmanager
 def evaluation_mode(module: nn.Module):
-    """Every submodule in evaluation mode, each put back in its own mode afterwards."""
-    modes = [(m, m.training) for m in module.modules()]
+    """Every submodule in evaluation mode (through ``module.eval()``, which a module may
+    override), each put back in its own mode afterwards."""
+    submodules = list(module.modules())
+    modes = [m.training for m in submodules]
     try:
-        module.eval()
+        if any(modes):
+            module.eval()
         yield module
     finally:
-        for m, training in modes:
-            m.training = training
+        for m, training in zip(submodules, modes):
+            if m.training is not training:
+                object.__setattr__(m, "training", training)  # a plain flag: no need for nn's checks
 
 
 @contextmanager
@@ -81,7 +85,9 @@ def probing(module: nn.Module, *tensors: torch.Tensor):
     """Run ``module`` outside training: evaluation mode, no gradient, and a forked generator
     (the CPU's and that of every CUDA device of the module and of ``tensors``), so the run
     updates no running statistic and draws nothing from the stream the caller sees."""
-    devices = _cuda_devices(*_module_devices(module), *tensors)
+    devices = []
+    if torch.cuda.is_available():  # without CUDA, no parameter to look at
+        devices = _cuda_devices(*_module_devices(module), *tensors)
     with ExitStack() as stack:
         stack.enter_context(torch.random.fork_rng(devices=devices))
         stack.enter_context(torch.no_grad())

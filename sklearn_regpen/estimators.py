@@ -157,15 +157,29 @@ def _thread_count(n_threads) -> int | str | None:
     return int(n_threads)
 
 
-def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int) -> int | None:
+def _row_flops(net, x: torch.Tensor, *, keep: bool = False) -> float:
+    """FLOPs of one row's forward pass through ``net``'s module, counted on the first row of
+    ``x`` (:func:`forward_flops`: evaluation mode, a forked generator), or as kept on the net
+    by an earlier count; ``keep`` (a fit, on its own network) keeps the count there, so that
+    predictions need not count again."""
+    flops = vars(net).get("row_flops_")
+    if flops is None:
+        flops = forward_flops(net.module_, x[:1])
+        if keep:
+            net.row_flops_ = flops
+    return flops
+
+
+def _threads(n_threads, net, x: torch.Tensor, rows_per_pass: int, passes: int,
+             keep: bool = False) -> int | None:  # fmt: skip
     """The thread count for work of ``passes`` forward-pass equivalents over ``rows_per_pass``
-    rows of ``x``: ``n_threads`` as checked by :func:`_thread_count`, with "auto" resolved to
-    torch's own count (which joblib and Dask already limit in their workers) for work of at
-    least :data:`AUTO_THREADS_MIN_FLOPS`, else 1."""
+    rows of ``x`` through ``net``: ``n_threads`` as checked by :func:`_thread_count`, with "auto"
+    resolved to torch's own count (which joblib and Dask already limit in their workers) for work
+    of at least :data:`AUTO_THREADS_MIN_FLOPS`, else 1 (``keep``: see :func:`_row_flops`)."""
     n_threads = _thread_count(n_threads)
     if n_threads != "auto":
         return n_threads
-    flops = passes * rows_per_pass * forward_flops(module, x[:1])
+    flops = passes * rows_per_pass * _row_flops(net, x, keep=keep)
     return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
@@ -639,7 +653,7 @@ class _RegularizedEstimator(BaseEstimator):
             # a training step is about three forward passes' worth of work
             x_row = _as_tensor(plan.X[:1], torch.float32, plan.device)
             batch = min(self.batch_size, plan.X.shape[0])
-            threads = _threads(self.n_threads, net.module_, x_row, batch, passes=3)
+            threads = _threads(self.n_threads, net, x_row, batch, passes=3, keep=True)
             try:
                 with _torch_threads(threads):
                     self._run(net, plan, progress, seed)
@@ -776,7 +790,7 @@ class _RegularizedEstimator(BaseEstimator):
     def _predict_threads(self, x: torch.Tensor) -> int | None:
         """Threads for forward passes over ``x`` (see ``n_threads``)."""
         rows = min(len(x), predict_batch_size(x))
-        return _threads(self.n_threads, self.net_.module_, x, rows, passes=1)
+        return _threads(self.n_threads, self.net_, x, rows, passes=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -134,6 +134,19 @@ def test_predict_leaves_every_submodule_in_its_mode(table):
     np.testing.assert_array_equal(clf.predict_proba(X), first)  # and in evaluation mode: same
 
 
+def test_predict_runs_the_module_once_per_batch(table):
+    """n_threads="auto" counts the module's FLOPs once per fit, not at every prediction."""
+    X, y = table
+    clf = RegularizedNetClassifier(BatchNormMLP, max_iter=2, random_state=0).fit(X, y)
+    calls = []
+    hook = clf.net_.module_.register_forward_pre_hook(lambda module, args: calls.append(1))
+    clf.predict_proba(X)
+    clf.predict(X[:3])
+    hook.remove()
+    assert len(calls) == 2
+    assert pickle.loads(pickle.dumps(clf)).net_.row_flops_ == clf.net_.row_flops_
+
+
 def test_batchnorm1d_fits_and_predicts(table):
     """The FLOP probe ran one row through BatchNorm1d in training mode: fit and predict failed."""
     X, y = table
