@@ -660,7 +660,9 @@ class _RegularizedEstimator(BaseEstimator):
             except KeyboardInterrupt:
                 if progress.n_iter == start:  # no epoch of this call completed
                     raise
+                net.module_.eval()
                 return net, progress, True
+        net.module_.eval()  # the fitted module is left as it predicts
         return net, progress, False
 
     def _run(self, net, plan: _Plan, progress: Progress, seed: int) -> None:
