@@ -33,10 +33,23 @@ def _module_devices(module: nn.Module) -> list[torch.device]:
 
 @contextmanager
 def seeded(seed: int, device: torch.device):
-    """Seed torch for one fit without changing the caller's global generators."""
+    """Seed torch for one fit: the CPU's generator and the training device's, each put back as
+    it was afterwards. No other generator is touched (``torch.manual_seed`` would seed every
+    CUDA device, or queue that seeding until CUDA starts, over the caller's own seed)."""
     with torch.random.fork_rng(devices=_cuda_devices(device)):
-        torch.manual_seed(seed)
-        yield
+        torch.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        if device.type != "mps":
+            yield
+            return
+        state = torch.mps.get_rng_state()  # fork_rng forks CUDA's generators only
+        torch.mps.manual_seed(seed)
+        try:
+            yield
+        finally:
+            torch.mps.set_rng_state(state)
 
 
 @contextmanager

@@ -121,6 +121,17 @@ def test_predict_and_fit_leave_the_global_generator_alone(table):
     assert torch.equal(torch.get_rng_state(), state)
 
 
+def test_fit_on_the_cpu_seeds_no_cuda_generator(table, monkeypatch):
+    """torch.manual_seed would seed every CUDA device, or queue that until CUDA starts, over
+    the user's own seed: a CPU fit seeds the CPU's generator only."""
+    X, y = table
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed", seeded.append)
+    RegularizedMLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    assert seeded == []
+
+
 def test_predict_leaves_every_submodule_in_its_mode(table):
     """A user who froze one layer (eval) finds it, and every other layer, as they left it."""
     X, y = table
