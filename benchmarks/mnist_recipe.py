@@ -30,6 +30,7 @@ from sklearn_regpen import RegularizedMLPClassifier, TrainingLossClimbWarning
 from sklearn_regpen import estimators as _estimators
 from sklearn_regpen._climb import loss_climb
 from sklearn_regpen._schedule import CosineSchedule
+from sklearn_regpen._training import training_batches
 from sklearn_regpen.datasets import load_mnist
 
 from ._report import RESULTS, Report, markdown_table
@@ -65,7 +66,7 @@ class _Candidate(RegularizedMLPClassifier):
         return net
 
     def _run(self, net, plan, progress, seed):
-        steps_per_epoch = -(-len(plan.X) // min(self.batch_size, len(plan.X)))
+        steps_per_epoch = len(training_batches(len(plan.X), min(self.batch_size, len(plan.X))))
         warmup_steps = self.warmup_epochs * steps_per_epoch
         warmup = functools.partial(CosineSchedule, warmup_steps=warmup_steps)
         original = _estimators.CosineSchedule

@@ -2,10 +2,13 @@
 
 Every function takes ``fn``, a map from a batch ``x`` of shape ``(B, *S)`` (rows of features, or
 images ``(B, C, H, W)``) to outputs of shape ``(B, K)`` whose rows depend only on their own input
-row (true of an MLP or a CNN without batch statistics: no ``BatchNorm`` in training mode), and
-returns per-row quantities. Norms over the input are taken over all of its ``D = prod(S)``
-dimensions. Results stay differentiable with respect to whatever ``fn`` closes over (a module's
-parameters), so a penalty built from them can be trained through.
+row (true of an MLP or a CNN without batch statistics: no ``BatchNorm`` in training mode, or one
+normalising by fixed statistics as the training objective arranges, ``_batch_norm.py``), and
+returns per-row quantities. ``fn`` may draw random numbers (dropout in training mode): every
+product differentiates the pass that gave the outputs, with its draws (forward-mode products
+replay them from the generator's state before that pass). Norms over the input are taken over
+all of its ``D = prod(S)`` dimensions. Results stay differentiable with respect to whatever
+``fn`` closes over (a module's parameters), so a penalty built from them can be trained through.
 
 The output-space matrices the penalties and diagnostics share live here too:
 :func:`output_map` (``f``: probabilities or raw outputs), :func:`softmax_jacobian` (``A = df/dz``)
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch.func import jvp, vjp, vmap
@@ -120,20 +124,65 @@ def _basis(n: int, n_rows: int, like: torch.Tensor, shape: Sequence[int]) -> tor
     return eye.expand(n, n_rows, *shape)
 
 
+def _random_state(device: torch.device):
+    """The state of torch's generator for ``device`` (the CPU's, a CUDA device's, or MPS's)."""
+    if device.type == "cuda":
+        return torch.cuda.get_rng_state(device)
+    if device.type == "mps":
+        return torch.mps.get_rng_state()
+    return torch.get_rng_state()
+
+
+def _set_random_state(state, device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state, device)
+    elif device.type == "mps":
+        torch.mps.set_rng_state(state)
+    else:
+        torch.set_rng_state(state)
+
+
+def linearize(fn: Fn, x: torch.Tensor):
+    """``(outputs, pullback, state)``: ``vjp(fn, x)`` and the generator's state before it, from
+    which forward-mode products replay the pass's random draws (a dropout mask)."""
+    state = _random_state(x.device)
+    out, pullback = vjp(fn, x)
+    return out, pullback, state
+
+
+@contextmanager
+def _replaying(state, device: torch.device):
+    """Draws inside the block repeat those made from ``state``; afterwards the generator is
+    where it was on entry, as if the block had drawn nothing."""
+    after = _random_state(device)
+    _set_random_state(state, device)
+    try:
+        yield
+    finally:
+        _set_random_state(after, device)
+
+
 def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
     """Per-row Jacobians ``d fn(x)_i / d x_i`` flattened over the input, ``(B, K, D)``, and the
     outputs ``fn(x)`` of the same forward pass.
 
     ``min(D, K)`` products: forward mode (``D`` Jacobian-vector products) when the input is
     narrower than the output, reverse mode (``K`` vector-Jacobian products) otherwise, both
-    batched with ``vmap``. ``linearized``: ``vjp(fn, x)`` when the caller has it already.
+    batched with ``vmap``. ``linearized``: :func:`linearize` ``(fn, x)`` when the caller has it
+    already. A random ``fn`` (dropout) is differentiated with the draws of the pass that gave the
+    outputs, in either mode.
     """
     n_rows, in_shape = x.shape[0], x.shape[1:]
     n_in = math.prod(in_shape)
-    out, pullback = vjp(fn, x) if linearized is None else linearized
+    out, pullback, state = linearize(fn, x) if linearized is None else linearized
     n_out = out.shape[1]
     if n_in < n_out:
-        _, columns = vmap(lambda v: jvp(fn, (x,), (v,)))(_basis(n_in, n_rows, x, in_shape))
+        # the forward products run fn again: with the first pass's draws, the same for every
+        # direction (randomness="same")
+        with _replaying(state, x.device):
+            _, columns = vmap(lambda v: jvp(fn, (x,), (v,)), randomness="same")(
+                _basis(n_in, n_rows, x, in_shape)
+            )
         return columns.permute(1, 2, 0), out  # (D, B, K) -> (B, K, D)
     (rows,) = vmap(pullback)(_basis(n_out, n_rows, out, (n_out,)))  # (K, B, *S)
     return flat_rows(rows, 2).permute(1, 0, 2), out
@@ -224,7 +273,7 @@ def jacobian_forms(
         or an int (``"auto"`` rules). Each factor draws its own directions.
     """
     check_batch(x)
-    z, pullback = vjp(fn, x)
+    z, pullback, state = linearize(fn, x)
     blocks = list(factors(z))
     n_rows, n_out = z.shape
     n_in = math.prod(x.shape[1:])
@@ -234,7 +283,7 @@ def jacobian_forms(
         _rows(c, n_out) for c in blocks
     ):
         # the whole Jacobian is cheaper than the products
-        jac, _ = jacobian_and_outputs(fn, x, (z, pullback))
+        jac, _ = jacobian_and_outputs(fn, x, (z, pullback, state))
         return [(jac if c is None else c @ jac).square().sum(dim=(1, 2)) for c in blocks], z
     cotangents, sizes, scales = [], [], []
     for c in blocks:

@@ -203,13 +203,21 @@ def _net_doc(mlp_doc: str) -> str:
         ``module__<name>`` parameters, plus, when its signature has them and no
         ``module__<name>`` sets them, ``n_features`` (values per input row), ``input_shape``
         (``X.shape[1:]``) and ``n_outputs`` ({outputs}), filled from the data. It must map a
-        batch ``(B, *input_shape)`` to ``(B, n_outputs)``, each row's outputs depending on that
-        row alone (no batch statistics) for the penalties' per-row maths to hold. A module whose
-        outputs do not fit ``y``, or that cannot take X's rows, is refused with a ``ValueError``
-        naming both shapes before any training.
+        batch ``(B, *input_shape)`` to ``(B, n_outputs)``. Only training runs it in training mode;
+        predictions and every check run it in evaluation mode, without gradient, on a forked
+        random generator, and leave each submodule in its mode. BatchNorm and Dropout layers
+        work with every penalty: in a training step, BatchNorm normalises every pass of the
+        penalty by the statistics of the clean batch (its running statistics are updated once
+        per step, from that batch), so each row's derivatives are those of the network with
+        that normalisation; dropout draws one mask per pass, and the Jacobian penalties
+        differentiate the pass with its mask. A module whose outputs do not fit ``y``, or that
+        cannot take X's rows, is refused with a ``ValueError`` naming both shapes before any
+        training.
     module__<name> : any
         Arguments of ``module``, routed as in skorch: ``module__channels=16``; searchable with
-        ``GridSearchCV(est, {{"module__channels": [8, 16]}})``.
+        ``GridSearchCV(est, {{"module__channels": [8, 16]}})``. A value holding a torch module
+        (``module__backbone=bb``) is deep-copied at every fit: the fit trains its own copy, and
+        ``bb`` is left as it was.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
         Built at every fit (a ``warm_start`` fit included) with the module's parameters,
         ``lr=learning_rate_init`` and the ``optimizer__<name>`` parameters; ``partial_fit``

@@ -8,6 +8,8 @@ ran (:class:`~sklearn_regpen.penalties.Term`). Everything around the term lives 
 * sample weights: every row's data loss and term are weighted, normalised by the weights' sum;
 * sharing a forward pass: the data loss is taken on the outputs the term computed on the way,
   when it did, so the Jacobian and gradient penalties cost no extra forward pass;
+* BatchNorm: a module whose layers normalise by batch statistics runs the clean batch first,
+  and every pass of the penalty normalises by that batch's statistics (``_batch_norm.py``);
 * weight decay (``l2``): ``0.5 * alpha * sum ||W||^2 / B`` over the weight matrices, ``B`` the
   batch's rows (or the sum of its weights, as in scikit-learn's MLP), whose gradient is either
   handed to the optimizer (Adam's and SGD's coupled ``weight_decay``) or added in closed form,
@@ -33,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._autodiff import check_class_logits
+from ._batch_norm import clean_batch_statistics
 
 TASKS = ("classification", "regression")
 
@@ -84,18 +87,26 @@ class Objective:
         Refuse batches with unlabelled rows when the penalty needs labels. The estimators check
         all of ``y`` once per fit and pass False: the look at a batch's labels is a host
         synchronisation on a GPU.
+    batch_norms : tuple of BatchNorm layers, or None, default=None
+        The module's BatchNorm layers (``_batch_norm.batch_norm_layers``) when the caller has
+        found them once (the training epoch does); None finds them at every call.
     """
 
     penalty: object
     check_labels: bool = True
+    batch_norms: tuple | None = None
 
     def _parts(self, module, x, y, sample_weight):
         """Data loss plus term (differentiable), and the outputs."""
         penalty = self.penalty
         if self.check_labels:
             penalty.check_labels(y)
-        term = penalty.evaluate(module, x, y)
-        outputs = module(x) if term.outputs is None else term.outputs
+        with clean_batch_statistics(module, x, self.batch_norms) as clean:
+            term = penalty.evaluate(module, x, y)
+        if term.outputs is not None:
+            outputs = term.outputs
+        else:
+            outputs = module(x) if clean is None else clean
         losses = data_loss(penalty.task, outputs, y)
         if penalty.task == "classification":
             labelled = (y >= 0).to(losses.dtype)

@@ -27,6 +27,7 @@ import torch
 from skorch import NeuralNet
 from torch.utils.data import TensorDataset
 
+from ._batch_norm import batch_norm_layers
 from ._objective import Objective, data_loss
 from ._param_checks import same_value
 from .penalties import Penalty
@@ -50,11 +51,23 @@ COUPLED_DECAY = (torch.optim.Adam, torch.optim.SGD)
 FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
 
 
+def training_batches(n_rows: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each training batch of an epoch over ``n_rows`` rows: ``batch_size``
+    rows each, the last one with the rest, except that a last batch of a single row joins the
+    batch before it (401 rows by 200: batches of 200 and 201). A one-row batch is one row's
+    gradient taken at a full step, and BatchNorm cannot normalise it."""
+    bounds = [(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n_rows)]
+    return bounds
+
+
 class InMemoryBatches:
     """Batches sliced from tensors already on the device, shuffled when training: ``(x, y)``, or
     ``(x, y, sample_weight)`` for three tensors, or ``(x, None)`` for one (prediction).
 
-    The permutation is drawn from torch's global generator, which the estimators seed.
+    Training batches are :func:`training_batches` of a random permutation, drawn from torch's
+    global generator, which the estimators seed.
     """
 
     def __init__(self, tensors, batch_size: int, shuffle: bool):
@@ -62,18 +75,24 @@ class InMemoryBatches:
         self.batch_size = batch_size
         self.shuffle = shuffle
 
+    def _bounds(self) -> list[tuple[int, int]]:
+        n = len(self.tensors[0])
+        if self.shuffle:
+            return training_batches(n, self.batch_size)
+        return [(start, min(start + self.batch_size, n)) for start in range(0, n, self.batch_size)]
+
     def __len__(self) -> int:
-        return -(-len(self.tensors[0]) // self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self):
         n = len(self.tensors[0])
         order = torch.randperm(n, device=self.tensors[0].device) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
+        for start, stop in self._bounds():
             if order is None:
-                rows = slice(start, start + self.batch_size)
+                rows = slice(start, stop)
                 batch = [t[rows] for t in self.tensors]
             else:  # index_select gathers like t[rows], with less overhead per call
-                rows = order[start : start + self.batch_size]
+                rows = order[start:stop]
                 batch = [t.index_select(0, rows) for t in self.tensors]
             yield tuple(batch) if len(batch) > 1 else (batch[0], None)
 
@@ -114,7 +133,10 @@ class PenalizedNet(NeuralNet):
     def objective(self) -> Objective:
         # the estimators refuse unlabelled rows a penalty cannot use once per fit, over all of y,
         # so no batch needs the look at y that would sync a GPU every step
-        return Objective(self.penalty, check_labels=False)
+        # the BatchNorm layers are found once per training epoch, not at every step
+        return Objective(
+            self.penalty, check_labels=False, batch_norms=vars(self).get("_batch_norms")
+        )
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return data_loss(self.penalty.task, y_pred, y_true).mean()
@@ -192,10 +214,16 @@ class PenalizedNet(NeuralNet):
         if iterator is None or not training:
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         self._set_training(True)
+        # the BatchNorm layers, found once per epoch for every step's objective; not kept after
+        # (a pickle would carry them apart from the module, on its device)
+        self._batch_norms = batch_norm_layers(self.module_)
         losses, sizes = [], []
-        for batch in iterator:
-            losses.append(step_fn(batch, **fit_params)["loss"])
-            sizes.append(len(batch[0]))
+        try:
+            for batch in iterator:
+                losses.append(step_fn(batch, **fit_params)["loss"])
+                sizes.append(len(batch[0]))
+        finally:
+            del self._batch_norms
         weights = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
         mean = torch.stack(losses).double() @ weights / sum(sizes)
         self.history.record(prefix + "_loss", mean.item())  # the epoch's one host sync

@@ -14,8 +14,9 @@ Notation as in the penalties: ``z`` the logits (classifier) or outputs (regresso
 output-space penalties compare (probabilities ``softmax(z)``, or ``z``), ``J = df/dx``,
 ``J_z = dz/dx``, ``H = diag(p) - p p^T`` (the identity for the regressor) and
 ``I(x) = J_z^T H J_z``, the Fisher information of the model's output distribution with respect to
-the input. The estimator and ``X`` are left untouched; the network runs in its own precision
-(the estimator's ``dtype``) on its own device, in batches of ``batch_size`` rows, with the
+the input. The estimator and ``X`` are left untouched; the network runs as it predicts (in
+evaluation mode: BatchNorm with its running statistics, no dropout), in its own precision (the
+estimator's ``dtype``) on its own device, in batches of ``batch_size`` rows, with the
 estimator's ``n_threads``. Random draws come from ``random_state`` alone, never torch's global
 generator.
 
@@ -58,6 +59,7 @@ from ._autodiff import (
 )
 from ._dtype import torch_dtype
 from ._objective import data_loss
+from ._torch_state import probing
 from .estimators import (
     ACCEPT_SPARSE,
     _as_tensor,
@@ -190,7 +192,9 @@ def _batches(n_rows: int, batch_size: int) -> Iterator[slice]:
 
 @contextmanager
 def _evaluating(net: _Network, x: torch.Tensor):
-    with torch.no_grad(), _torch_threads(net.estimator._predict_threads(x)):
+    """The fitted module as it predicts: evaluation mode, no gradient outside the derivatives'
+    own transforms, a forked generator; every submodule's mode is put back afterwards."""
+    with probing(net.module, x), _torch_threads(net.estimator._predict_threads(x)):
         yield
 
 

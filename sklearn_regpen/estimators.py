@@ -41,8 +41,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import TensorDataset
-from torch.utils.flop_counter import FlopCounterMode
 
+from ._batch_norm import batch_norm_layers, one_row_message, values_per_channel
 from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
 from ._docs import (
     CLASS_WEIGHT_DOC,
@@ -59,7 +59,8 @@ from ._mlp_attributes import MLPAttributes
 from ._param_checks import Interval, StrOptions, same_value, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
-from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size
+from ._torch_state import default_dtype, forward_flops, probing, seeded, training_allowed
+from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size, training_batches
 from .modules import ACTIVATIONS, MLP, describe_input
 from .penalties import PENALTIES, make_penalty
 
@@ -92,15 +93,6 @@ def _torch_threads(n_threads: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-@contextmanager
-def _seeded_torch(seed: int, device: torch.device):
-    """Seed torch for one fit without changing the caller's global random state."""
-    cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        yield
 
 
 def _as_tensor(array, dtype, device) -> torch.Tensor:
@@ -172,22 +164,29 @@ def _thread_count(n_threads) -> int | str | None:
     return int(n_threads)
 
 
-def _forward_flops(module, x_row: torch.Tensor) -> float:
-    """FLOPs of one row's forward pass, counted by torch (any module: MLP, CNN, ...)."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(x_row)
-    return float(counter.get_total_flops())
+def _row_flops(net, x: torch.Tensor, *, keep: bool = False) -> float:
+    """FLOPs of one row's forward pass through ``net``'s module, counted on the first row of
+    ``x`` (:func:`forward_flops`: evaluation mode, a forked generator), or as kept on the net
+    by an earlier count; ``keep`` (a fit, on its own network) keeps the count there, so that
+    predictions need not count again."""
+    flops = vars(net).get("row_flops_")
+    if flops is None:
+        flops = forward_flops(net.module_, x[:1])
+        if keep:
+            net.row_flops_ = flops
+    return flops
 
 
-def _threads(n_threads, module, x: torch.Tensor, rows_per_pass: int, passes: int) -> int | None:
+def _threads(n_threads, net, x: torch.Tensor, rows_per_pass: int, passes: int,
+             keep: bool = False) -> int | None:  # fmt: skip
     """The thread count for work of ``passes`` forward-pass equivalents over ``rows_per_pass``
-    rows of ``x``: ``n_threads`` as checked by :func:`_thread_count`, with "auto" resolved to
-    torch's own count (which joblib and Dask already limit in their workers) for work of at
-    least :data:`AUTO_THREADS_MIN_FLOPS`, else 1."""
+    rows of ``x`` through ``net``: ``n_threads`` as checked by :func:`_thread_count`, with "auto"
+    resolved to torch's own count (which joblib and Dask already limit in their workers) for work
+    of at least :data:`AUTO_THREADS_MIN_FLOPS`, else 1 (``keep``: see :func:`_row_flops`)."""
     n_threads = _thread_count(n_threads)
     if n_threads != "auto":
         return n_threads
-    flops = passes * rows_per_pass * _forward_flops(module, x[:1])
+    flops = passes * rows_per_pass * _row_flops(net, x, keep=keep)
     return None if flops >= AUTO_THREADS_MIN_FLOPS else 1
 
 
@@ -678,14 +677,13 @@ class _RegularizedEstimator(BaseEstimator):
     def _check_module_shapes(self, module: torch.nn.Module, plan: _Plan) -> None:
         """Run the module on two rows of X (evaluation mode, no gradient, no training) and refuse
         it, naming both shapes, when it cannot take X's rows or its outputs do not fit the
-        classes or targets."""
+        classes or targets, or when training batches of one row would reach a BatchNorm layer
+        that has one value per channel of a row."""
         n_rows = min(2, plan.X.shape[0])
         x = _as_tensor(plan.X[:n_rows], plan.dtype, plan.device)
         name = getattr(type(module), "__name__", "module")
-        training = module.training
-        module.eval()
         try:
-            with torch.no_grad():
+            with probing(module, x), values_per_channel(batch_norm_layers(module)) as widths:
                 out = module(x)
         except (RuntimeError, ValueError, TypeError, IndexError) as error:
             expects = describe_input(module)
@@ -695,8 +693,6 @@ class _RegularizedEstimator(BaseEstimator):
                 f"{f', while {expects}' if expects else ''}. The module raised: "
                 f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
             ) from None
-        finally:
-            module.train(training)
         classifying = self._task == "classification"
         what = "classes in y" if classifying else "targets in y"
         each = "logit per class" if classifying else "output per target"
@@ -708,6 +704,11 @@ class _RegularizedEstimator(BaseEstimator):
                 f"{tuple(x.shape)}, but there are {plan.n_outputs} {what}: it must return "
                 f"(n_rows, {plan.n_outputs}), one {each}"
             )
+        # training batches have at least two rows unless batch_size or X has one
+        if min(self.batch_size, plan.X.shape[0]) == 1:
+            flat = [layer for layer, values in widths.items() if values == 1]
+            if flat:
+                raise ValueError(f"batch_size={self.batch_size}: {one_row_message(flat[0])}")
 
     def _train(self, plan: _Plan):
         """Train a new network, or a copy of the fitted one; return ``(net, progress,
@@ -717,7 +718,9 @@ class _RegularizedEstimator(BaseEstimator):
         # a different stream for each continuation, so noise and batch order never repeat
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         seed = (seed + start) % np.iinfo(np.int32).max
-        with _seeded_torch(seed, plan.device):
+        # training needs gradients and float32 whatever the caller set around fit
+        # (torch.no_grad, torch.inference_mode, torch.set_default_dtype); all comes back after
+        with seeded(seed, plan.device), training_allowed(), default_dtype(torch.float32):
             if plan.continuing:
                 net = copy.deepcopy(self.net_)
             else:
@@ -726,14 +729,16 @@ class _RegularizedEstimator(BaseEstimator):
             # a training step is about three forward passes' worth of work
             x_row = _as_tensor(plan.X[:1], plan.dtype, plan.device)
             batch = min(self.batch_size, plan.X.shape[0])
-            threads = _threads(self.n_threads, net.module_, x_row, batch, passes=3)
+            threads = _threads(self.n_threads, net, x_row, batch, passes=3, keep=True)
             try:
                 with _torch_threads(threads):
                     self._run(net, plan, progress, seed)
             except KeyboardInterrupt:
                 if progress.n_iter == start:  # no epoch of this call completed
                     raise
+                net.module_.eval()
                 return net, progress, True
+        net.module_.eval()  # the fitted module is left as it predicts
         return net, progress, False
 
     def _run(self, net, plan: _Plan, progress: Progress, seed: int) -> None:
@@ -774,7 +779,7 @@ class _RegularizedEstimator(BaseEstimator):
             net.use_optimizer(*optimizer)
         if not incremental:
             if schedule == "cosine":
-                steps = self.max_iter * -(-len(train_rows) // net.batch_size)
+                steps = self.max_iter * len(training_batches(len(train_rows), net.batch_size))
                 net.lr_schedule = CosineSchedule(self.learning_rate_init, steps)
                 net.schedule_step_ = 0
         elif schedule == "cosine":
@@ -844,7 +849,10 @@ class _RegularizedEstimator(BaseEstimator):
     # -- prediction --------------------------------------------------------------------------------
     @staticmethod
     def _outputs(net, x: torch.Tensor) -> np.ndarray:
-        return net.forward(TensorDataset(x)).numpy().astype(np.float64)
+        """The module's outputs for ``x``, as float64 numpy: evaluation mode, no gradient, a
+        forked generator; the model is left as it was (every submodule in its mode)."""
+        with probing(net.module_, x):
+            return net.forward(TensorDataset(x)).numpy().astype(np.float64)
 
     def _raw_outputs(self, X) -> np.ndarray:
         """Network outputs (logits or predictions) for validated ``X``, as float64 numpy."""
@@ -873,7 +881,7 @@ class _RegularizedEstimator(BaseEstimator):
     def _predict_threads(self, x: torch.Tensor) -> int | None:
         """Threads for forward passes over ``x`` (see ``n_threads``)."""
         rows = min(len(x), predict_batch_size(x))
-        return _threads(self.n_threads, self.net_.module_, x, rows, passes=1)
+        return _threads(self.n_threads, self.net_, x, rows, passes=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

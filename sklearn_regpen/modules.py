@@ -180,11 +180,10 @@ class ResNet(nn.Module):
     blocks_per_stage : int, default=1
         Residual blocks in each of the three stages (1 as the thesis lists; 3 is ResNet-20).
     norm : {"batch", "group", "none"}, default="batch"
-        Normalisation after each convolution. ``"batch"`` is the thesis'. In training mode batch
-        normalisation mixes the rows of a batch, so the input-space penalties' per-row
-        derivatives also pick up the other rows' influence through the batch statistics;
-        ``"group"`` (GroupNorm) keeps rows independent, so the penalties compute exactly what
-        they state.
+        Normalisation after each convolution. ``"batch"`` is the thesis'. In a training step
+        the estimators' penalties normalise every pass by the clean batch's statistics, so each
+        row's derivatives are those of the network with that batch's normalisation (user guide,
+        "Your module stays yours"); ``"group"`` (GroupNorm) makes rows independent outright.
 
     Examples
     --------

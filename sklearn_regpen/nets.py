@@ -17,6 +17,7 @@ attributes, so that ``__init__`` sets no attribute that is not a parameter of it
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 import math
@@ -52,6 +53,24 @@ REFUSED_OPTIMIZERS = {
     "takes one step per batch without one",
     "SparseAdam": "it takes sparse gradients only, and the network's gradients are dense",
 }
+
+
+def _holds_module(value) -> bool:
+    """Whether ``value`` is a torch module, or a list, tuple, set or dict holding one."""
+    if isinstance(value, torch.nn.Module):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_module(v) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_module(v) for v in value)
+    return False
+
+
+def _own_copy(value):
+    """``value``, deep-copied when it holds a torch module: a ``module__backbone=bb`` is copied
+    at every fit, so the fit trains its own copy, never ``bb`` in place, and two estimators given
+    the same ``bb`` never share weights."""
+    return copy.deepcopy(value) if _holds_module(value) else value
 
 
 def _signature_names(factory) -> set[str]:
@@ -210,7 +229,7 @@ class _RegularizedNet(_RegularizedEstimator):
             "n_outputs": n_outputs,
         }
         filled = {k: v for k, v in from_data.items() if k in known and k not in user}
-        return self.module, {**filled, **user}
+        return self.module, {**filled, **{k: _own_copy(v) for k, v in user.items()}}
 
     def _optimizer_factory(self):
         options = self._params_for("optimizer__")

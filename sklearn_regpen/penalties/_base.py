@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .._autodiff import check_batch, output_map
+from .._batch_norm import clean_batch_statistics
 from .._objective import TASKS, Objective, data_loss, weight_sq_norm
 
 __all__ = ["Penalty", "Term", "check_positive_float", "check_positive_int"]
@@ -210,14 +211,18 @@ class Penalty:
         """What the penalty adds to the clean data loss ``loss(module(x), y)``: ``alpha`` times the
         term, plus for ``noise`` the noisy loss minus the clean one, plus for ``l2`` each row's
         share ``0.5 * alpha * sum ||W||^2 / B``. The batch mean, or per row with
-        ``reduction="none"``."""
+        ``reduction="none"``. A module with BatchNorm layers in training mode runs the clean
+        batch first, and the penalty's passes normalise by its statistics (see
+        :mod:`sklearn_regpen._batch_norm`)."""
         self.check_labels(y)
-        term = self.evaluate(module, x, y)
+        with clean_batch_statistics(module, x) as clean:
+            term = self.evaluate(module, x, y)
         rows = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         if term.rows is not None:
             rows = rows + self.scale * term.rows
         if not term.clean:
-            rows = rows + self.data_loss(term.outputs, y) - self.data_loss(module(x), y)
+            clean = module(x) if clean is None else clean
+            rows = rows + self.data_loss(term.outputs, y) - self.data_loss(clean, y)
         if self.weight_decay:
             rows = rows + 0.5 * self.weight_decay * weight_sq_norm(module) / x.shape[0]
         return rows.mean() if self.reduction == "mean" else rows
