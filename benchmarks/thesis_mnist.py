@@ -2,14 +2,14 @@
 
     # the full protocol (a GPU: about 10 methods x 7 strengths x 4 sizes x 10 seeds)
     .ci/env python -m benchmarks.thesis_mnist --device cuda --seeds 10
-    # what fits on 2 shared CPU cores (the committed result; see its header for the command)
+    # what fits on 2 CPU cores (the committed result; see its header for the command)
     .ci/env python -m benchmarks.thesis_mnist --sizes 50,100 --seeds 2 --epochs 30 --grid short
 
-Protocol (``seeds/noise-injection-gradient-regularization-thesis.md``, sections 7.1.1 and 7.3):
+Protocol (the thesis, sections 7.1.1 and 7.3):
 
-* MNIST from ``../shared/data/mnist`` (``--data``): ``N`` training images per class drawn from
-  the 60,000 training images (:func:`sklearn_regpen.datasets.per_class_split`, by seed), tested
-  on the 10,000 test images. Pixels in [0, 1], images ``(n, 1, 28, 28)``.
+* MNIST from the folder given by ``--data`` or ``REGPEN_MNIST``: ``N`` training images per class
+  drawn from the 60,000 training images (:func:`sklearn_regpen.datasets.per_class_split`, by
+  seed), tested on the 10,000 test images. Pixels in [0, 1], images ``(n, 1, 28, 28)``.
 * :class:`sklearn_regpen.modules.SmallCNN` (the thesis' small model), Adam at lr 1e-3, batches
   of 32, a fixed number of epochs (100 in the thesis; ``--epochs``), no early stopping.
 * the methods of the thesis' Table 2: baseline (``none``), db (``double_backprop``), jac
@@ -51,6 +51,7 @@ from sklearn_regpen import RegularizedNetClassifier, TrainingDivergedError
 from sklearn_regpen.datasets import load_mnist, per_class_split
 from sklearn_regpen.modules import SmallCNN
 
+from ._mnist import add_data_argument, check_data
 from ._report import RESULTS, Report, markdown_table, pyplot
 
 SIZES = (50, 100, 200, 1000)
@@ -82,8 +83,9 @@ THESIS = {
     "hsfob_db1": [(92.239, 0.49), (95.090, 0.49), (96.862, 0.19), (98.389, 0.13)],
     "hsfob_db2": [(92.139, 0.34), (95.012, 0.41), (96.849, 0.20), (98.380, 0.08)],
 }
-#: the issue's 40-line PyTorch loop, same CNN, Adam 1e-3, batch 32, 100 epochs, one seed
-ISSUE_LOOP = {50: 91.6, 100: 94.9, 200: 97.1, 1000: 98.9}
+#: test accuracy of a reference 40-line PyTorch loop: same CNN, Adam 1e-3, batch 32, 100 epochs,
+#: one seed
+REFERENCE_LOOP = {50: 91.6, 100: 94.9, 200: 97.1, 1000: 98.9}
 
 #: the thesis' strengths: a log grid over [1e-6, 3]
 ALPHAS = tuple(float(f"{a:.2g}") for a in np.geomspace(1e-6, 3.0, 7))
@@ -276,8 +278,8 @@ def accuracy_table(results, methods, sizes) -> str:
             if m in THESIS and s in SIZES:
                 mean, std = THESIS[m][SIZES.index(s)]
                 row.append(f"{mean:.3f} ({std:.2f})")
-            elif m == "loop" and s in ISSUE_LOOP:
-                row.append(f"{ISSUE_LOOP[s]:.1f} (issue's loop)")
+            elif m == "loop" and s in REFERENCE_LOOP:
+                row.append(f"{REFERENCE_LOOP[s]:.1f} (reference loop)")
             else:
                 row.append("-")
         rows.append(row)
@@ -347,7 +349,7 @@ def choice_table(results, methods, sizes) -> str:
 
 
 def targets_section(results, methods, sizes) -> str:
-    """The issue's targets, checked on these results: the baseline within 1 point of the
+    """The targets, checked on these results: the baseline within 1 point of the
     thesis', the estimator against the hand-written loop, and every method above the baseline."""
     lines = []
     for s in sizes:
@@ -371,8 +373,8 @@ def targets_section(results, methods, sizes) -> str:
                 f"hand-written loop on the same rows {np.mean(mine['loop']):.2f}% "
                 f"(estimator {base - np.mean(mine['loop']):+.2f})"
             )
-        if s in ISSUE_LOOP:
-            parts.append(f"the issue's 100-epoch loop {ISSUE_LOOP[s]:.1f}%")
+        if s in REFERENCE_LOOP:
+            parts.append(f"the reference 100-epoch loop {REFERENCE_LOOP[s]:.1f}%")
         below = [
             f"{METHODS[m]} {np.mean(v) - base:+.2f}"
             for m, v in mine.items()
@@ -438,7 +440,7 @@ def figure(results, methods, sizes):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
+    add_data_argument(parser)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
     parser.add_argument("--epochs", type=int, default=100)
@@ -465,7 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS and m != "loop"]
@@ -494,7 +497,7 @@ def main(argv=None) -> int:
 
     data = None
     if not args.report_only and (tasks or (args.convergence and "epochs" not in curves)):
-        X, y, X_test, y_test = load_mnist(args.data)
+        X, y, X_test, y_test = load_mnist(check_data(parser, args.data))
         data = (X.reshape(-1, 1, 28, 28), y, X_test.reshape(-1, 1, 28, 28), y_test)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -54,16 +54,17 @@ ESTIMATOR_DOC = """{summary}
     learning_rate : {{"auto", "constant", "adaptive", "cosine"}}, default="auto"
         Adam's rate during ``fit``. ``"constant"``: ``learning_rate_init`` throughout.
         ``"adaptive"``, as scikit-learn's MLP does for its SGD solver: where ``"constant"`` would
-        stop (more than ``n_iter_no_change`` epochs without improvement), divide the rate by 5
-        and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
-        from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
+        stop (more than ``n_iter_no_change`` epochs without improvement), divide the rate by 5 and
+        go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine from
+        ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
         stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
-        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score. ``"auto"`` decides from the data, and says so with
-        ``verbose``: ``"constant"`` for inputs of fewer than 512 features (tables: exactly the
-        training of the former default), ``"cosine"`` for 512 or more (images; on MNIST it kept
-        every penalty's training loss from climbing, user guide "Training recipe").
-        ``partial_fit`` keeps the rate it has, except after ``"cosine"``, which it resets to
-        ``learning_rate_init``: a decay needs the length of a fit, which ``partial_fit`` lacks.
+        ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score.
+        ``"auto"`` decides from the data, and says so with ``verbose``: ``"constant"`` for inputs of
+        fewer than 512 features (tables: exactly the training of the former default), ``"cosine"``
+        for 512 or more (images; on MNIST it kept every penalty's training loss from climbing, user
+        guide "Training recipe"). ``partial_fit`` keeps the rate it has, except after ``"cosine"``,
+        which it resets to ``learning_rate_init``: a decay needs the length of a fit, which
+        ``partial_fit`` lacks.
     learning_rate_init : float, default=3e-3
         Adam's learning rate. Three times scikit-learn's default: on ten KEEL tables it was as
         accurate as 1e-3 (within 0.2 points) in 227 epochs on average against 398 (user guide,

@@ -57,7 +57,7 @@ def loss_climb(losses, first_epoch: int = 1) -> Climb | None:
     the fit, by more than :data:`CLIMB_SHARE` of the fall from the first epoch to the lowest. The
     rule reads the loss where training ended, not its spikes on the way: a loss that recovers
     is no climb, one that ends at 0.3 after reaching 0.2 (MNIST with ``jacobian`` at a rate too
-    high, issue 13) is.
+    high) is.
     """
     losses = [float(v) for v in losses]
     if len(losses) < 2:
@@ -119,18 +119,19 @@ def run_epochs(
     """Train ``net`` on ``train`` for up to ``max_epochs`` epochs; return whether it converged.
 
     With ``validate`` (a callable scoring the current module, higher is better) training stops once
-    the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without it,
-    the same rule applies to the training loss; ``n_iter_no_change=None`` never stops on a stall
-    (a schedule that decays to 0 at ``max_epochs`` is its own stopping rule). ``on_stall``, when given, is called at that point
-    instead of stopping: it returns True to go on (after lowering the learning rate, say), with the
-    count of epochs without improvement reset, or False to stop. Either way the weights of the best
-    epoch of this call (highest score, or lowest training loss) are restored at the end: a loss
-    that spikes late in training (seen with ``vat`` on a one-hot table, where the last epoch's loss
-    was 100 times its best) must not leave the model with its worst weights. ``stop_early=False``
-    (``partial_fit``) runs all ``max_epochs`` and keeps the last epoch's weights. A non-finite loss
-    raises :class:`TrainingDivergedError`; a ``KeyboardInterrupt`` restores the kept weights (the
-    best epoch's of this call, or the last completed one's for ``partial_fit``) before it
-    propagates. ``progress.kept_epoch`` names the epoch whose weights are kept.
+    the score has not improved by ``tol`` for more than ``n_iter_no_change`` epochs; without it, the
+    same rule applies to the training loss; ``n_iter_no_change=None`` never stops on a stall (a
+    schedule that decays to 0 at ``max_epochs`` is its own stopping rule). ``on_stall``, when given,
+    is called at that point instead of stopping: it returns True to go on (after lowering the
+    learning rate, say), with the count of epochs without improvement reset, or False to stop.
+    Either way the weights of the best epoch of this call (highest score, or lowest training loss)
+    are restored at the end: a loss that spikes late in training (seen with ``vat`` on a one-hot
+    table, where the last epoch's loss was 100 times its best) must not leave the model with its
+    worst weights. ``stop_early=False`` (``partial_fit``) runs all ``max_epochs`` and keeps the last
+    epoch's weights. A non-finite loss raises :class:`TrainingDivergedError`; a
+    ``KeyboardInterrupt`` restores the kept weights (the best epoch's of this call, or the last
+    completed one's for ``partial_fit``) before it propagates. ``progress.kept_epoch`` names the
+    epoch whose weights are kept.
     """
     module = net.module_
     kept = None  # the weights to fall back on: this call's best epoch, or its last completed one
