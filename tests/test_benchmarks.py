@@ -6,7 +6,10 @@ even at tiny sizes on a busy machine. The thesis' MNIST benchmark writes its rep
 of results (its fits need MNIST and minutes each).
 """
 
+import importlib
 import json
+
+import pytest
 
 from benchmarks import speed, thesis_mnist
 
@@ -57,3 +60,22 @@ def test_thesis_mnist_report_puts_the_thesis_numbers_beside_ours(tmp_path):
     assert "| `double_backprop` (db) | 93.50 (0.50) | 92.273 (0.49) |" in report
     assert "target >= 89.195: met" in report and "not above the baseline: NI -0.50" in report
     assert "test choice +1.00" in report and (tmp_path / "thesis_mnist.png").is_file()
+
+
+@pytest.mark.parametrize("study", ["thesis_mnist", "mnist_recipe"])
+def test_mnist_studies_say_where_to_get_mnist(study, tmp_path, monkeypatch, capsys):
+    """Without --data or REGPEN_MNIST, or with a folder that is not there, a usage error names
+    both ways to point at MNIST and its four files, before any work."""
+    monkeypatch.delenv("REGPEN_MNIST", raising=False)
+    main = importlib.import_module(f"benchmarks.{study}").main
+    for argv in ([], ["--data", str(tmp_path / "nowhere")]):
+        with pytest.raises(SystemExit) as stop:
+            main([*argv, "--out", str(tmp_path)])
+        assert stop.value.code == 2
+        message = capsys.readouterr().err
+        assert "--data FOLDER or set REGPEN_MNIST=FOLDER" in message
+        assert "train-images-idx3-ubyte.gz" in message
+    monkeypatch.setenv("REGPEN_MNIST", str(tmp_path / "elsewhere"))
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path)])
+    assert f"no MNIST folder at {tmp_path / 'elsewhere'}" in capsys.readouterr().err
