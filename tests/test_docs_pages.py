@@ -11,8 +11,8 @@ Each page's blocks run in order, in one namespace and one fresh working director
   ``tests/test_benchmarks.py`` and beside it); ``python -m pytest`` is the suite running this;
 - a block that can run only on the reader's side (a cluster address, an install from PyPI, a
   browser) is preceded on the page by a MyST comment ``% not run by the tests: <why>`` and the
-  page says so in its text; the test reports it as skipped with that reason, and a marked block
-  whose reason is empty fails.
+  page says so in its text; the test prints it with that reason instead of running it, and a
+  marked block whose reason is empty fails.
 
 A bash block followed by ``{literalinclude} outputs/NAME.txt`` shows that file as its output: the
 file holds ``$ `` and the block's command, then what the command printed. The test checks that the
