@@ -1,8 +1,8 @@
 """The training recipe on MNIST: which learning-rate schedule keeps every penalty's training stable.
 
-    .ci/env python -m benchmarks.mnist_recipe --data ../shared/data/mnist   # 10.5 CPU-min, 1 thread
+    .ci/env python -m benchmarks.mnist_recipe --data /path/to/mnist   # 10.5 CPU-min, 1 thread
 
-The reduced protocol that chose the package's ``learning_rate="auto"`` for images (issue 13):
+The reduced protocol that chose the package's ``learning_rate="auto"`` for images:
 training rows 0 to ``--rows`` - 1 of MNIST's training file, validation on rows 50,000-59,999
 (never the test set), the techreport's tanh network of 1000 units, batch 128, ``--max-iter``
 epochs, one seed, the penalties' default options (``jacobian`` with one projection). For each
@@ -33,6 +33,7 @@ from sklearn_regpen._schedule import CosineSchedule
 from sklearn_regpen._training import training_batches
 from sklearn_regpen.datasets import load_mnist
 
+from ._mnist import add_data_argument, check_data
 from ._report import RESULTS, Report, markdown_table
 
 #: recipe name -> (estimator parameters, warm-up epochs, gradient-norm clip)
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, required=True, help="folder with MNIST's IDX files")
+    add_data_argument(p)
     p.add_argument("--rows", type=int, default=20_000, help="training rows (from row 0)")
     p.add_argument("--valid-rows", type=int, default=10_000, help="validation rows from 50,000")
     p.add_argument("--max-iter", type=int, default=15)
@@ -98,9 +99,9 @@ def main(argv=None) -> int:
     p.add_argument("--name", default="mnist_recipe.md")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    report = Report("MNIST training recipe: schedules and stability (issue 13)", seeds=[0],
+    report = Report("MNIST training recipe: schedules and stability", seeds=[0],
                     module=__spec__.name, argv=argv)  # fmt: skip
-    X, y, _, _ = load_mnist(args.data)
+    X, y, _, _ = load_mnist(check_data(p, args.data))
     X_fit, y_fit = X[: args.rows], y[: args.rows]
     X_val, y_val = X[50_000 : 50_000 + args.valid_rows], y[50_000 : 50_000 + args.valid_rows]
     rows = []

@@ -20,7 +20,7 @@ memory during ``fit`` (Linux ``VmHWM``, reset just before the fit, over ``VmRSS`
 is reported against the float32 training array plus the model and optimizer state.
 
 l2: ``penalty="l2"`` against ``penalty="none"`` through the estimator, on the penalty-cost network
-of issue 8 (784-1000-1000-10 tanh, batch 128), next to the explicit sum-of-squares term added to
+(784-1000-1000-10 tanh, batch 128), next to the explicit sum-of-squares term added to
 the loss, which is what ``l2`` computed before it became weight decay in the optimizer.
 """
 

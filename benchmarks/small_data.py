@@ -4,8 +4,7 @@
     .ci/env python -m benchmarks.small_data --quick          # a smoke test, under 2 minutes
     .ci/env python -m benchmarks.small_data --dataset breast_cancer --n-jobs 2
 
-The protocol of the thesis' Tables 2-4
-(``seeds/noise-injection-gradient-regularization-thesis.md``), on scikit-learn's bundled tables
+The protocol of the thesis' Tables 2-4, on scikit-learn's bundled tables
 instead of MNIST and CIFAR-10:
 
 * 50, 100, 200 and 1000 training rows per class (``--sizes``), drawn with

@@ -1,4 +1,4 @@
-"""Issue 8 in one command: loop overhead, peak memory and every penalty's cost, for the estimator.
+"""The speed benchmark in one command: loop overhead, peak memory and every penalty's cost.
 
     .ci/env python -m benchmarks.speed --threads 1 --clock cpu   # full run, ~20 min on 2 cores
     .ci/env python -m benchmarks.speed --quick                   # a smoke test (seconds)
@@ -10,7 +10,7 @@ Prints, and writes to ``benchmarks/results/speed.md`` (``--out DIR`` elsewhere):
    the MNIST and digits shapes (``overhead.py`` holds the methods and their settings).
 2. **Peak memory** of a fit on MNIST-sized data, one subprocess per method (``overhead.py``).
 3. **Penalty cost through the estimator**: time per fit of
-   ``RegularizedMLPClassifier(penalty=p, ...)`` over ``penalty="none"``, on the issue's network
+   ``RegularizedMLPClassifier(penalty=p, ...)`` over ``penalty="none"``, on the techreport's network
    (784-1000-1000-10 tanh, batch 128, Adam), one epoch over synthetic rows of the MNIST shape per
    fit, every setting of ``penalty_cost.SETTINGS`` with its FLOP lower bound (derived in
    ``penalty_cost.py``) and whether it is within 10% of that bound. A fit includes everything a
@@ -55,7 +55,7 @@ from . import overhead, penalty_cost
 from ._report import RESULTS, Report, markdown_table
 
 CLOCKS = penalty_cost.CLOCKS
-#: the issue's target: within 10% of the FLOP bound
+#: the target: within 10% of the FLOP bound
 TOLERANCE = 1.10
 
 
@@ -64,12 +64,12 @@ def verdict(ratio: float, bound: float) -> str:
     return "yes" if ratio <= TOLERANCE * bound else f"no (+{100 * (ratio / bound - 1):.0f}%)"
 
 
-#: the issue's network: 784-1000-1000-10 tanh
+#: the techreport's two-layer network: 784-1000-1000-10 tanh
 HIDDEN = (1000, 1000)
 
 
 def penalty_fit(X, y, name: str, options: dict, threads: int, hidden=HIDDEN):
-    """A fit of the issue's network (by default) with one penalty: one epoch over ``X``."""
+    """A fit of the techreport's network (by default) with one penalty: one epoch over ``X``."""
     return RegularizedMLPClassifier(
         hidden,
         "tanh",

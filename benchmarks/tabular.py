@@ -1,4 +1,4 @@
-"""Real tables: the regularized MLP against scikit-learn's trusted classifiers (issue 7).
+"""Real tables: the regularized MLP against scikit-learn's trusted classifiers.
 
     .ci/env python -m benchmarks.tabular              # 15 KEEL tables, folds 0-4, ~hours on 1 core
     .ci/env python -m benchmarks.tabular --jobs 2     # two (dataset, fold, method) tasks at once
@@ -67,13 +67,13 @@ METHODS = [
     "HistGradientBoosting",
     "RegularizedMLP",
     "RegularizedMLP search",
-    # issue 16
+    # the methods of the held-out (confirm) tables' study
     "RegularizedMLP (0.x defaults)",
     "RegularizedMLP top-3 search",
     "RegularizedMLP ensemble search",
 ]
-ISSUE7_METHODS = METHODS[:6]  # run when --methods is not given
-#: the defaults before issue 16, spelled out
+FIRST_METHODS = METHODS[:6]  # run when --methods is not given
+#: the 0.x defaults, spelled out
 PREVIOUS_DEFAULTS = {"learning_rate_init": 3e-3, "max_iter": 500, "alpha": 1e-4}
 #: not fitted: the best single candidate of each "RegularizedMLP top-3 search" fit (the plain
 #: 8-candidate search on the same folds), its CPU time that of the search less the two extra refits
@@ -103,8 +103,9 @@ PROVENANCE = {
         "(the top-3 search) and `TABULAR_GRID` were fixed before either run."
     ),
 }
-#: --set: the tables of issue 7 (15) or issue 16's confirm set (14, benchmarks/tabular_split.py)
-SETS = {"issue7": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
+#: --set: the first benchmark's 15 tables, or the choose or confirm set of 14
+#: (benchmarks/tabular_split.py)
+SETS = {"first": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
 
 
@@ -421,8 +422,8 @@ def cost_figure(overall: dict, methods, title: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--quick", action="store_true", help="3 small tables, 2 folds, short fits")
-    parser.add_argument("--set", choices=list(SETS), default="issue7",
-                        help="issue 7's 15 tables, or issue 16's choose or confirm tables")
+    parser.add_argument("--set", choices=list(SETS), default="first",
+                        help="the first benchmark's 15 tables, or the 14 choose or confirm tables")
     parser.add_argument("--datasets", help="comma-separated subset of the set's tables")
     parser.add_argument("--folds", type=int, default=len(FOLDS), help="folds 0 to N-1")
     parser.add_argument("--name", help="result file name (default: tabular, tabular_confirm)")
@@ -441,23 +442,23 @@ def main(argv=None) -> int:
     datasets = QUICK_DATASETS if args.quick else tables
     if args.datasets:
         datasets = [d.strip() for d in args.datasets.split(",")]
-    methods = [m.strip() for m in args.methods.split(",")] if args.methods else ISSUE7_METHODS
+    methods = [m.strip() for m in args.methods.split(",")] if args.methods else FIRST_METHODS
     unknown = [m for m in methods if m not in METHODS] + [
         d for d in datasets if d not in tables and not args.quick
     ]
     if unknown:
         raise SystemExit(f"unknown datasets or methods: {unknown}")
     fold_ids = QUICK_FOLDS if args.quick else range(args.folds)
-    suffix = "_quick" if args.quick else ("" if args.set == "issue7" else f"_{args.set}")
+    suffix = "_quick" if args.quick else ("" if args.set == "first" else f"_{args.set}")
     name = args.name or f"tabular{suffix}"
     cache_path = args.out / f"{name}_cache.json"
     cache = load_cache(cache_path)
     hashes = code_hashes()
     fps = {m: fingerprint(m, args.quick, hashes) for m in methods}
     commit = git_commit()
-    title = {"issue7": "Tabular benchmark: 15 KEEL tables (issue 7)",
-             "choose": "Tabular benchmark: issue 16's choose tables",
-             "confirm": "Tabular benchmark: issue 16's confirm tables"}[args.set]
+    title = {"first": "Tabular benchmark: 15 KEEL tables",
+             "choose": "Tabular benchmark: the 14 choose tables",
+             "confirm": "Tabular benchmark: the 14 confirm tables"}[args.set]
     report = Report(
         title if not args.quick else "Tabular benchmark, quick mode",
         seeds=[SEED],
@@ -509,7 +510,7 @@ def main(argv=None) -> int:
     report.add(
         "## Setup",
         (
-            (describe() + " " if args.set != "issue7" else "")
+            (describe() + " " if args.set != "first" else "")
             + f"Results from code at commit(s) {', '.join(commits) or commit}; method fingerprints "
             f"{fps}. Datasets complete: {len(complete)} of {len(datasets)}"
             + (f" (missing: {', '.join(missing)})" if missing else "")

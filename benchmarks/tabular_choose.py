@@ -1,17 +1,18 @@
-"""Issue 16: the classifier's defaults re-examined on the choose tables only.
+"""The classifier's defaults re-examined on the choose tables only.
 
     .ci/env python -m benchmarks.tabular_choose             # ~7 CPU minutes on one core
     .ci/env python -m benchmarks.tabular_choose --quick     # 2 tables, 1 fold, short fits (tests)
 
 The tables are the choose set of ``benchmarks/tabular_split.py``; the confirm set is never fitted
-here. CPU is the binding constraint (two shared cores), so the study is reduced, and says so:
+here. The study is reduced to fit two CPU cores, and says so:
 tables of at most 1,000 rows use folds 0-4 of ``StratifiedKFold(10, shuffle=True,
 random_state=0)``, tables of 1,001-10,000 rows fold 0 only, and the two choose tables above 10,000
 rows (penbased, magic) are left out. Each table counts once in the means (mean over its folds).
-The settings are few and aimed at what issue 16's numbers point at (lr 3e-3, 500 epochs and the
-best-training-loss epoch overfit small noisy tables): a lower rate, fewer epochs, a stronger l2,
-early stopping on a validation split; ``MLPClassifier()`` and ``HistGradientBoostingClassifier()``
-are the references. Same preprocessing as ``benchmarks/tabular.py``, one thread, random_state=0.
+The settings are few and aimed at what the first tabular studies point at (lr 3e-3, 500 epochs
+and the best-training-loss epoch overfit small noisy tables): a lower rate, fewer epochs, a
+stronger l2, early stopping on a validation split; ``MLPClassifier()`` and
+``HistGradientBoostingClassifier()`` are the references. Same preprocessing as
+``benchmarks/tabular.py``, one thread, random_state=0.
 
 Rule fixed before the run: the new default is the setting with the best mean accuracy over the
 choose tables, unless one within 0.2 points of it loses less on its worst table against
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     version = code_hashes()["package"]
     commit = git_commit()
     report = Report(
-        "Tabular defaults re-examined on the choose tables (issue 16)",
+        "Tabular defaults re-examined on the choose tables",
         seeds=[0],
         module=__spec__.name,
         argv=argv,

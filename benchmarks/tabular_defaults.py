@@ -1,4 +1,4 @@
-"""How the defaults of ``RegularizedMLPClassifier`` and ``TABULAR_GRID`` were chosen (issue 7).
+"""How the defaults of ``RegularizedMLPClassifier`` and ``TABULAR_GRID`` were chosen.
 
     .ci/env python -m benchmarks.tabular_defaults --jobs 2
     .ci/env python -m benchmarks.tabular_defaults --quick      # 2 tables, 1 fold (tests)

@@ -221,7 +221,7 @@ def main(argv=None) -> int:
     fps = [fingerprint(c, args.quick, hashes) for c in pool]
     commit = tabular.git_commit()
     report = Report(
-        "Choosing the tabular search grid on held-out folds (issue 7)",
+        "Choosing the tabular search grid on held-out folds",
         seeds=[tabular.SEED],
         module=__spec__.name,
         argv=argv,

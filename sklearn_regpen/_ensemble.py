@@ -384,8 +384,8 @@ class EnsembleSearchCV(_WeightedAverage):
     scoring : str, callable or None, default=None
         The scorer the selection maximizes on out-of-fold predictions, and that ranks the
         candidates alone; None is the log loss (``"neg_log_loss"``) for a classifier, which
-        chose better ensembles than accuracy on issue 16's choose tables, and R^2 for a
-        regressor.
+        chose better ensembles than accuracy on 14 KEEL tables (benchmarks, "Tabular"), and
+        R^2 for a regressor.
     n_jobs : int or None, default=None
         Candidate-fold fits run in parallel (joblib).
     random_state : int, default=0

@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -190,6 +191,34 @@ def _batches(n_rows: int, batch_size: int) -> Iterator[slice]:
         yield slice(start, min(start + batch_size, n_rows))
 
 
+class _Progress:
+    """Progress lines on stdout under ``verbose``, as the estimators print their epochs.
+
+    ``verbose=1``: a line at most every :data:`PROGRESS_SECONDS` seconds while the work runs,
+    and one when it is done; ``verbose>=2``: a line after every batch; 0: nothing."""
+
+    def __init__(self, verbose, what: str, total: int, unit: str = "rows"):
+        if not isinstance(verbose, (bool, int, np.integer)) or verbose < 0:
+            raise ValueError(f"verbose must be a non-negative integer; got {verbose!r}")
+        self.verbose, self.what, self.total, self.unit = int(verbose), what, total, unit
+        self.done = 0
+        self.started = self.shown = time.perf_counter()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if not self.verbose:
+            return
+        now = time.perf_counter()
+        if self.done >= self.total or self.verbose > 1 or now - self.shown >= PROGRESS_SECONDS:
+            self.shown = now
+            print(f"[{self.what}] {self.done}/{self.total} {self.unit} "
+                  f"({now - self.started:.1f}s)", flush=True)  # fmt: skip
+
+
+#: seconds between two progress lines at ``verbose=1``
+PROGRESS_SECONDS = 5.0
+
+
 @contextmanager
 def _evaluating(net: _Network, x: torch.Tensor):
     """The fitted module as it predicts: evaluation mode, no gradient outside the derivatives'
@@ -224,7 +253,7 @@ def _sensitivity_rows(module, x, task, hessian_projections=None, generator=None)
 
 
 def sensitivity(
-    estimator, X, *, hessian_projections=None, batch_size=256, random_state=None
+    estimator, X, *, hessian_projections=None, batch_size=256, random_state=None, verbose=0
 ) -> pd.DataFrame:
     """Per-row derivatives of a fitted model with respect to its input.
 
@@ -243,6 +272,9 @@ def sensitivity(
         Rows differentiated at once.
     random_state : int, RandomState or None, default=None
         Seeds the Hessian's random directions (unused when ``hessian_projections=None``).
+    verbose : int, default=0
+        Progress on stdout: 1 prints the rows done at most every 5 seconds and when done, 2
+        after every batch.
 
     Returns
     -------
@@ -286,12 +318,14 @@ def sensitivity(
     hessian_projections = _positive_int("hessian_projections", hessian_projections, none_ok=True)
     x = _inputs(estimator, net, X)
     generator = _generator(random_state, net.device)
+    progress = _Progress(verbose, "sensitivity", len(x))
     parts = {name: [] for name in SENSITIVITY_COLUMNS}
     with _evaluating(net, x):
         for rows in _batches(len(x), batch_size):
             found = _sensitivity_rows(net.module, x[rows], net.task, hessian_projections, generator)
             for name, values in found.items():
                 parts[name].append(values.double().cpu().numpy())
+            progress.advance(rows.stop - rows.start)
     return pd.DataFrame({name: np.concatenate(parts[name]) for name in SENSITIVITY_COLUMNS})
 
 
@@ -307,7 +341,7 @@ def _errors(net: _Network, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tens
 
 
 def noise_errors(
-    estimator, X, y, stds, *, n_draws=1, batch_size=1024, random_state=None
+    estimator, X, y, stds, *, n_draws=1, batch_size=1024, random_state=None, verbose=0
 ) -> pd.DataFrame:
     """Error on ``X + std * n``, ``n ~ N(0, I)``, for each ``std``: the robustness curve's data.
 
@@ -332,6 +366,9 @@ def noise_errors(
         Rows evaluated at once.
     random_state : int, RandomState or None, default=None
         Seeds the noise.
+    verbose : int, default=0
+        Progress on stdout: 1 prints the noisy rows evaluated at most every 5 seconds and when
+        done, 2 after every batch.
 
     Returns
     -------
@@ -354,6 +391,7 @@ def noise_errors(
     x = _inputs(estimator, net, X)
     targets = _targets(net, y, len(x))
     generator = _generator(random_state, net.device)
+    progress = _Progress(verbose, "noise_errors", len(stds) * n_draws * len(x), "noisy rows")
     results = []
     with _evaluating(net, x):
         for std in stds:
@@ -365,6 +403,7 @@ def noise_errors(
                     )
                     outputs = net.module(x[rows] + std * noise)
                     total += float(_errors(net, outputs, targets[rows]).sum())
+                    progress.advance(rows.stop - rows.start)
             results.append((std, total / (n_draws * len(x))))
     return pd.DataFrame(results, columns=["std", "error"])
 
@@ -427,6 +466,7 @@ def adversarial_inputs(
     step_size=None,
     batch_size=256,
     random_state=None,
+    verbose=0,
 ) -> np.ndarray:
     """Perturbed copies of ``X`` that raise the classifier's cross-entropy at the labels ``y``.
 
@@ -459,6 +499,9 @@ def adversarial_inputs(
         Rows attacked at once.
     random_state : int, RandomState or None, default=None
         Seeds PGD's random start.
+    verbose : int, default=0
+        Progress on stdout: 1 prints the rows attacked at most every 5 seconds and when done,
+        2 after every batch.
 
     Returns
     -------
@@ -474,7 +517,8 @@ def adversarial_inputs(
     x = _inputs(estimator, net, X)
     targets = _targets(net, y, len(x))
     generator = _generator(random_state, net.device)
-    return _adversarial(net, x, targets, radius, generator, **settings).cpu().numpy()
+    progress = _Progress(verbose, f"{attack} {norm} radius {radius:g}", len(x))
+    return _adversarial(net, x, targets, radius, generator, progress, **settings).cpu().numpy()
 
 
 def _attack_settings(net, attack, norm, n_steps, step_size, batch_size) -> dict:
@@ -498,8 +542,8 @@ def _attack_settings(net, attack, norm, n_steps, step_size, batch_size) -> dict:
     )
 
 
-def _adversarial(net, x, targets, radius, generator, *, attack, norm, n_steps, step_size,
-                 batch_size):  # fmt: skip
+def _adversarial(net, x, targets, radius, generator, progress, *, attack, norm, n_steps,
+                 step_size, batch_size):  # fmt: skip
     step = 2.5 * radius / n_steps if step_size is None else float(step_size)
     parts = []
     with _evaluating(net, x):
@@ -510,6 +554,7 @@ def _adversarial(net, x, targets, radius, generator, *, attack, norm, n_steps, s
                     generator,
                 )
             )  # fmt: skip
+            progress.advance(rows.stop - rows.start)
     return torch.cat(parts)
 
 
@@ -524,6 +569,7 @@ def attack_accuracies(
     n_steps=10,
     batch_size=256,
     random_state=None,
+    verbose=0,
 ) -> pd.DataFrame:
     """Accuracy on :func:`adversarial_inputs` at each radius (``radius = 0``: clean accuracy).
 
@@ -547,6 +593,9 @@ def attack_accuracies(
         Rows attacked at once.
     random_state : int, RandomState or None, default=None
         Seeds PGD's random starts.
+    verbose : int, default=0
+        Progress on stdout: 1 prints the rows attacked at most every 5 seconds and when each
+        radius is done, 2 after every batch.
 
     Returns
     -------
@@ -571,7 +620,8 @@ def attack_accuracies(
     generator = _generator(random_state, net.device)
     rows = []
     for radius in radii:
-        x_adv = _adversarial(net, x, targets, radius, generator, **settings)
+        progress = _Progress(verbose, f"{attack} {norm} radius {radius:g}", len(x))
+        x_adv = _adversarial(net, x, targets, radius, generator, progress, **settings)
         with _evaluating(net, x):
             correct = net.module(x_adv).argmax(dim=1) == targets
         rows.append((radius, float(correct.double().mean())))
@@ -591,6 +641,7 @@ def diagnose(
     hessian_projections=None,
     batch_size=256,
     random_state=None,
+    verbose=0,
 ) -> pd.Series:
     """Means of :func:`sensitivity`, the clean error, and the robustness figures, in one Series.
 
@@ -624,6 +675,9 @@ def diagnose(
         Rows processed at once.
     random_state : int, RandomState or None, default=None
         Seeds every random draw (Hessian directions, noise, PGD starts).
+    verbose : int, default=0
+        Progress on stdout, passed to each measurement: 1 prints each one's rows at most every 5
+        seconds and when it is done, 2 after every batch.
 
     Returns
     -------
@@ -636,14 +690,15 @@ def diagnose(
     sensitivity, noise_errors, attack_accuracies
     """
     net = _network(estimator)
+    _Progress(verbose, "diagnose", 0)  # a bad verbose is refused before any work
     rng = check_random_state(random_state)
     means = sensitivity(
         estimator, X, hessian_projections=hessian_projections, batch_size=batch_size,
-        random_state=rng,
+        random_state=rng, verbose=verbose,
     ).mean()  # fmt: skip
     noisy = noise_errors(
         estimator, X, y, [0.0, *_check_levels("noise_stds", noise_stds)],
-        batch_size=batch_size, random_state=rng,
+        batch_size=batch_size, random_state=rng, verbose=verbose,
     )  # fmt: skip
     entries = dict(means)
     entries["error"] = noisy["error"].iloc[0]
@@ -655,7 +710,7 @@ def diagnose(
     for attack in ATTACKS if radii else ():
         table = attack_accuracies(
             estimator, X, y, radii, attack=attack, norm=norm, n_steps=n_steps,
-            batch_size=batch_size, random_state=rng,
+            batch_size=batch_size, random_state=rng, verbose=verbose,
         )  # fmt: skip
         for radius, accuracy in zip(table["radius"], table["accuracy"]):
             entries[f"{attack}_accuracy@{radius:g}"] = accuracy

@@ -44,3 +44,12 @@ def regression_data():
 
     X, y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=0.5, random_state=0)
     return X, y / y.std(axis=0)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--write-docs",
+        action="store_true",
+        help="rewrite the command outputs the docs pages show (docs/**/outputs/*.txt) from real "
+        "runs of the commands above them, at the page's own settings",
+    )

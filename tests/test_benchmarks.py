@@ -6,6 +6,8 @@ even at tiny sizes on a busy machine. The thesis' MNIST study is checked on its 
 grid, its extension, the paired gain) from a made-up cache, and end to end on tiny files.
 """
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,22 @@ def test_climb_rule_study_quick(tmp_path):
               if r["params"]["kind"] == "flat"]  # fmt: skip
     assert len(curves) == 2 * len(climb_rule.FAMILIES)
     assert all(climb_rule.new_rule(climb_rule.spiked(c)) for c in curves)
+
+
+@pytest.mark.parametrize("study", ["thesis_mnist", "mnist_recipe"])
+def test_mnist_studies_say_where_to_get_mnist(study, tmp_path, monkeypatch, capsys):
+    """Without --data or REGPEN_MNIST, or with a folder that is not there, a usage error names
+    both ways to point at MNIST and its four files, before any work."""
+    monkeypatch.delenv("REGPEN_MNIST", raising=False)
+    main = importlib.import_module(f"benchmarks.{study}").main
+    for argv in ([], ["--data", str(tmp_path / "nowhere")]):
+        with pytest.raises(SystemExit) as stop:
+            main([*argv, "--out", str(tmp_path)])
+        assert stop.value.code == 2
+        message = capsys.readouterr().err
+        assert "--data FOLDER or set REGPEN_MNIST=FOLDER" in message
+        assert "train-images-idx3-ubyte.gz" in message
+    monkeypatch.setenv("REGPEN_MNIST", str(tmp_path / "elsewhere"))
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path)])
+    assert f"no MNIST folder at {tmp_path / 'elsewhere'}" in capsys.readouterr().err

@@ -204,6 +204,36 @@ def test_diagnose_collects_everything(clf, reg, blobs, regression_data):
     assert report["fisher_trace"] == pytest.approx(report["logit_jacobian_sq_norm"], rel=1e-5)
 
 
+def test_verbose_shows_progress_and_changes_nothing(clf, blobs, capsys, monkeypatch):
+    """verbose=2: a line per batch with the rows done; verbose=1: the last line (and one every
+    PROGRESS_SECONDS on long work); 0: silent. The results are the same whatever it is."""
+    X, y = blobs
+    X = X[:50]
+    y = y[:50]
+    quiet = dg.sensitivity(clf, X, batch_size=20)
+    assert capsys.readouterr().out == ""
+    loud = dg.sensitivity(clf, X, batch_size=20, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "[sensitivity] 20/50 rows", "[sensitivity] 40/50 rows", "[sensitivity] 50/50 rows"]
+    assert loud.equals(quiet)
+    dg.noise_errors(clf, X, y, [0.0, 0.5], n_draws=2, batch_size=30, verbose=1)
+    assert [line.split(" (")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "[noise_errors] 200/200 noisy rows"]
+    monkeypatch.setattr(dg, "PROGRESS_SECONDS", 0.0)  # long work: a line as often as allowed
+    dg.attack_accuracies(clf, X, y, [0.5], attack="fgsm", batch_size=25, verbose=1)
+    assert [line.split(" (")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "[fgsm l2 radius 0.5] 25/50 rows", "[fgsm l2 radius 0.5] 50/50 rows"]
+    monkeypatch.setattr(dg, "PROGRESS_SECONDS", 5.0)
+    report = dg.diagnose(clf, X, y, noise_stds=[0.3], radii=[0.5], random_state=0, verbose=1)
+    assert [line.split("] ")[0] + "]" for line in capsys.readouterr().out.splitlines()] == [
+        "[sensitivity]", "[noise_errors]", "[fgsm l2 radius 0.5]", "[pgd l2 radius 0.5]"]
+    assert report.equals(dg.diagnose(clf, X, y, noise_stds=[0.3], radii=[0.5], random_state=0))
+    for bad in (-1, 0.5, "yes", None):
+        with pytest.raises(ValueError, match="verbose must be a non-negative integer"):
+            dg.diagnose(clf, X, y, verbose=bad)
+
+
 def test_bad_input_is_refused(clf, reg, blobs, regression_data):
     X, y = blobs
     with pytest.raises(NotFittedError):

@@ -32,7 +32,7 @@ BUILD_BUDGET = 180
 
 
 def test_doc_dependencies_are_installed():
-    for name in ("sphinx", "pydata_sphinx_theme", "numpydoc", "myst_nb"):
+    for name in ("sphinx", "pydata_sphinx_theme", "numpydoc", "myst_nb", "sphinx-mathjax-offline"):
         importlib.import_module(name)  # an ImportError fails: `pip install -e ".[docs]"`
 
 
@@ -84,6 +84,51 @@ def test_benchmark_figures_are_on_the_benchmarks_page(built_site):
         assert figure in html
 
 
+def test_formulas_render_from_the_site_itself(built_site):
+    """MathJax is served from the built site, and no page loads a script from elsewhere: the
+    formulas render in a local build read without a network."""
+    out, _ = built_site
+    penalties = (out / "user_guide" / "penalties.html").read_text()
+    assert '<script defer="defer" src="../_static/mathjax/tex-chtml.js"></script>' in penalties
+    assert (out / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 100_000
+    # the fonts MathJax's CommonHTML output loads at run time
+    assert list((out / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff"))
+    for page in out.rglob("*.html"):
+        remote = re.findall(r'<script[^>]*src="(https?:[^"]*)"', page.read_text())
+        assert not remote, f"{page.relative_to(out)} loads {remote}"
+
+
+def test_every_api_page_links_to_its_source(built_site):
+    out, _ = built_site
+    pages = sorted((out / "api" / "generated").glob("*.html")) + [out / "api" / "modules.html"]
+    assert len(pages) > 40
+    for page in pages:
+        links = re.findall(r'href="([^"#]*_modules/[^"#]*)#', page.read_text())
+        assert links, f"{page.name} has no [source] link"
+        for link in links:
+            assert (page.parent / link).resolve().is_file(), (page.name, link)
+
+
+def test_api_sidebar_is_grouped_by_module(built_site):
+    """The API section's navigation lists one entry per module, each public name under its
+    module's entry, and only the current module's entry unfolded."""
+    out, _ = built_site
+    html = (out / "api" / "generated" / "sklearn_regpen.diagnostics.diagnose.html").read_text()
+    start = html.index('aria-label="Section Navigation"')
+    sidebar = html[start : html.index("</nav>", start)]
+    groups = re.split(r'<li class="toctree-l1', sidebar)[1:]
+    modules = [re.search(r'href="\.\./([a-z]+)\.html"', group).group(1) for group in groups]
+    assert modules == ["estimators", "penalties", "diagnostics", "search", "tables", "datasets",
+                       "modules"]  # fmt: skip
+    for module, group in zip(modules, groups):
+        names = re.findall(r'toctree-l2"><a [^>]*href="sklearn_regpen\.([A-Za-z_.]+)\.html"', group)
+        prefix = "" if module == "estimators" else f"{module}."
+        assert all(name.startswith(prefix) and name.count(".") == (module != "estimators")
+                   for name in names), (module, names)  # fmt: skip
+        assert ("<details open" in group) == (module == "diagnostics"), module
+    assert sum(len(re.findall("toctree-l2", group)) for group in groups) > 40
+
+
 def test_api_reference_lists_every_public_name():
     listed = set()
     for page in (DOCS / "api").glob("*.rst"):
@@ -102,7 +147,7 @@ def test_api_reference_lists_every_public_name():
         for name in importlib.import_module(module).__all__
         if f"{module}.{name}" not in listed
     ]
-    assert not missing, f"public names missing from docs/api/index.rst: {missing}"
+    assert not missing, f"public names missing from the pages of docs/api/: {missing}"
 
 
 def test_public_modules_declare_a_static_all():

@@ -59,6 +59,33 @@ def test_notebook_runs(path, tmp_path):
     assert list(tmp_path.iterdir()) == [], "the notebook left files in its working directory"
 
 
+def test_notebooks_cite_sections_that_exist():
+    """A section a notebook sends the reader to ("README, \"X\"", "documentation: Page, \"X\"",
+    "the user guide's \"X\"") is a heading of the README or of a docs page."""
+    import json
+    import re
+
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    headings = {
+        line.lstrip("#").strip()
+        for page in pages
+        if "_generated" not in page.parts
+        for line in page.read_text().splitlines()
+        if line.startswith("#")
+    }
+    cited = 0
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        text = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        text = re.sub(r"\s+", " ", text)
+        assert not re.search(r"README's \w+ section", text), path.name
+        cites = r'(?:README|documentation: [^,"]+|user guide\'s),? \(?"([^"]+)"'
+        for section in re.findall(cites, text):
+            cited += 1
+            assert any(h.startswith(section) for h in headings), f"{path.name}: {section!r}"
+    assert cited >= 3
+
+
 # -- the small-data benchmark ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_data():

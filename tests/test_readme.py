@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -30,10 +31,14 @@ def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # a block that writes files cannot write into the repository
     namespace: dict = {"__name__": "__readme__"}
     started = time.perf_counter()
-    for number, block in enumerate(python_blocks(README), 1):
-        code = compile(block, f"README.md, Python block {number}", "exec")
-        exec(code, namespace)  # noqa: S102 - running the README is the point
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning a reader would see, once each
+        for number, block in enumerate(python_blocks(README), 1):
+            code = compile(block, f"README.md, Python block {number}", "exec")
+            exec(code, namespace)  # noqa: S102 - running the README is the point
     assert time.perf_counter() - started < BUDGET
+    # the one expected warning (short fits stop at max_iter) is silenced, and the README says why
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
     printed = capsys.readouterr().out
     accuracy = float(re.search(r"accuracy: ([0-9.]+)", printed).group(1))
     assert accuracy > 0.9, printed
