@@ -801,17 +801,26 @@ class _RegularizedMLP(_RegularizedEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
         **_RegularizedEstimator._parameter_constraints,
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", **kwargs):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, n_members=1, **kwargs):
         super().__init__(**kwargs)
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.n_members = n_members
 
     def _check_architecture(self) -> dict:
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
-                "activation": self.activation}  # fmt: skip
+                "activation": self.activation, "n_members": self.n_members}  # fmt: skip
+
+    def _train(self, plan: _Plan):
+        if self.n_members == 1:
+            return super()._train(plan)
+        from ._members import train_ensemble  # many members in one vectorized pass
+
+        return (*train_ensemble(self, plan), False)
 
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes

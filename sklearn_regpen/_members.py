@@ -1,0 +1,515 @@
+"""Many fits of one MLP trained in one vectorized pass: ensembles and searches.
+
+``k`` fits that share an architecture (the estimator's class, its network, optimizer and training
+options) but may differ in their seed, ``alpha``, ``epsilon``, data (a search's folds, each with
+its own preprocessing) and sample weights, are trained as one model: their parameters are
+stacked (``torch.func.stack_module_state``) and each training step runs the one-member
+objective (``_objective.Objective``, with the penalty's term) under ``torch.func.vmap`` of
+``torch.func.grad``, followed by one Adam update of the stacked parameters.
+
+Member ``i`` is the fit ``estimator.fit(X_i, y_i, sample_weight_i)`` would run on its own, to
+float tolerance, because everything random in a fit is drawn from the member's own generator in
+the same order: the network's initialization (built under the member's seed, as a fit of its own
+builds it), the batch order of each epoch (``torch.randperm``), and the penalty's draws
+(``_random.py``). Members whose data differ in length train on batches padded to the longest
+with rows of weight 0; a member with no rows left in an epoch neither steps nor draws. Each member
+keeps its own stopping rule, learning-rate schedule, best-epoch weights and divergence check, as
+``_loop.run_epochs`` does for one fit; a member that stops is left out of the steps that follow.
+
+What is not batched (``warm_start`` or ``partial_fit`` continuing a fit, another optimizer than
+Adam, networks other than the MLP estimators', fits whose penalties differ) is refused by
+:func:`batchable`, and the searches fall back to separate fits.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from torch import nn
+from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+
+from . import _random
+from ._loop import (
+    Progress,
+    TrainingDivergedError,
+    TrainingLossClimbWarning,
+    climb_message,
+    loss_climb,
+)
+from ._objective import Objective
+from ._schedule import CosineSchedule, resolve_learning_rate
+from ._training import predict_batch_size
+from .penalties import Penalty
+
+#: ``learning_rate="adaptive"``: as in the estimators (divide by 5 on a stall, stop at 1e-6)
+LR_DIVISOR, MIN_LR = 5.0, 1e-6
+
+#: the parameters in which batched fits may differ
+VARYING = ("alpha", "epsilon", "random_state", "verbose", "n_threads")
+
+SEED_MAX = np.iinfo(np.int32).max
+
+
+def member_random_states(random_state, n_members: int) -> list[int]:
+    """The ``random_state`` of a fit of its own equal to each member of an ensemble."""
+    state = check_random_state(random_state)
+    return [int(state.randint(SEED_MAX)) for _ in range(n_members)]
+
+
+def fit_seed(random_state) -> int:
+    """The torch seed a fresh fit with ``random_state`` uses (``_train`` in estimators.py)."""
+    return int(check_random_state(random_state).randint(SEED_MAX))
+
+
+def _optimizer_is_adam(estimator) -> bool:
+    optimizer, kwargs = estimator._optimizer_factory()
+    return optimizer is torch.optim.Adam and set(kwargs) <= {"fused"}
+
+
+def batchable(estimators) -> str | None:
+    """None when ``estimators`` (unfitted, or refitted from scratch) can train in one pass, else
+    why not, in words."""
+    from .estimators import _RegularizedMLP
+
+    first = estimators[0]
+    if not all(isinstance(e, _RegularizedMLP) for e in estimators):
+        return "only the MLP estimators train in one pass"
+    if any(type(e) is not type(first) for e in estimators):
+        return "the estimators are of different classes"
+    shared = {k: v for k, v in first.get_params(deep=False).items() if k not in VARYING}
+    for other in estimators[1:]:
+        params = other.get_params(deep=False)
+        differ = [k for k, v in shared.items() if not _same(params[k], v)]
+        if differ:
+            return f"the fits differ in {differ}"
+    if first.warm_start:
+        return "warm_start continues a fitted network"
+    if getattr(first, "n_members", 1) != 1:
+        return "the fits are ensembles themselves"
+    if not _optimizer_is_adam(first):
+        return "only Adam with its default options trains in one pass"
+    return None
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) if not isinstance(a, np.ndarray) else np.array_equal(a, b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _generator_now(device: torch.device) -> torch.Generator:
+    """A generator in the state of torch's global one for ``device``."""
+    generator = torch.Generator(device=device)
+    if device.type == "cuda":
+        generator.set_state(torch.cuda.get_rng_state(device))
+    else:
+        generator.set_state(torch.get_rng_state())
+    return generator
+
+
+class _Member:
+    """One fit of the batch: its data, generator, schedule, progress and stopping state."""
+
+    def __init__(self, estimator, plan, seed: int):
+        from .estimators import _as_tensor, _seeded_torch
+
+        self.estimator, self.plan, self.seed = estimator, plan, seed
+        with _seeded_torch(seed, plan.device):
+            self.net = estimator._build_net(plan)
+            estimator._check_module_shapes(self.net.module_, plan)
+            self.generator = _generator_now(plan.device)
+        X, targets, weights = plan.X, plan.targets, plan.sample_weight
+        train, valid = np.arange(X.shape[0]), None
+        if estimator.early_stopping:
+            stratify = targets if estimator._task == "classification" else None
+            train, valid = train_test_split(train, test_size=estimator.validation_fraction,
+                                            random_state=seed, stratify=stratify)  # fmt: skip
+        x_all = _as_tensor(X, torch.float32, plan.device)
+        self.x = x_all if valid is None else x_all[train]
+        y_all = estimator._target_tensor(targets, plan.device)
+        self.y = y_all if valid is None else y_all[train]
+        self.w = None
+        if weights is not None:
+            w_all = _as_tensor(weights, torch.float32, plan.device)
+            self.w = w_all if valid is None else w_all[train]
+        self.valid = None
+        if valid is not None:
+            w_valid = None if weights is None else weights[valid]
+            self.valid = (x_all[valid], targets[valid], w_valid)
+        self.n = len(self.x)
+        self.batch_size = min(estimator.batch_size, self.n)
+        self.batches = -(-self.n // self.batch_size)
+        schedule, self.reason = resolve_learning_rate(
+            estimator.learning_rate, int(np.prod(X.shape[1:]))
+        )
+        self.lr = float(estimator.learning_rate_init)
+        self.schedule = None
+        if schedule == "cosine":
+            self.schedule = CosineSchedule(self.lr, estimator.max_iter * self.batches)
+        self.adaptive = estimator.learning_rate == "adaptive"
+        self.decaying = self.schedule is not None and self.valid is None
+        self.describe = (
+            f"penalty={estimator.penalty!r}, alpha={estimator.alpha}, "
+            f"epsilon={estimator.epsilon}, learning_rate_init={estimator.learning_rate_init}, "
+            f"learning_rate={schedule!r}"
+        )
+        self.progress = Progress()
+        if self.valid is not None:
+            self.progress.best_score, self.progress.stall = -np.inf, 0
+        self.best = -math.inf if self.valid is not None else math.inf
+        self.steps = 0
+        self.kept: dict | None = None  # the weights of the best epoch so far
+        self.done = False
+        self.converged = False
+        self.error: BaseException | None = None
+
+
+def _padded(tensors, n_max: int) -> torch.Tensor:
+    """Tensors of different lengths stacked into one, zero-padded to ``n_max`` rows."""
+    first = tensors[0]
+    out = torch.zeros(len(tensors), n_max, *first.shape[1:], dtype=first.dtype,
+                      device=first.device)  # fmt: skip
+    for i, t in enumerate(tensors):
+        out[i, : len(t)] = t
+    return out
+
+
+class _Adam:
+    """Adam on stacked parameters, each member with its own step count and rate, and an update
+    only for the members that stepped (torch's ``Adam`` with its defaults, member by member)."""
+
+    def __init__(self, params: dict, betas=(0.9, 0.999), eps=1e-8):
+        self.betas, self.eps = betas, eps
+        self.exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
+        self.exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
+        first = next(iter(params.values()))
+        self.step = torch.zeros(len(first), dtype=torch.float64, device=first.device)
+
+    def update(self, params: dict, grads: dict, lr: torch.Tensor, active: torch.Tensor):
+        beta1, beta2 = self.betas
+        self.step += active.to(self.step.dtype)
+        t = self.step.clamp_min(1)
+        step_size = (lr.double() / (1 - beta1**t)).float()
+        bias2_sqrt = (1 - beta2**t).sqrt().float()
+        with torch.no_grad():
+            for name, p in params.items():
+                g = grads[name]
+                shape = (-1,) + (1,) * (p.dim() - 1)
+                on = active.reshape(shape)
+                m = torch.where(on, self.exp_avg[name].lerp(g, 1 - beta1), self.exp_avg[name])
+                v = torch.where(
+                    on, self.exp_avg_sq[name] * beta2 + (1 - beta2) * g * g, self.exp_avg_sq[name]
+                )
+                self.exp_avg[name], self.exp_avg_sq[name] = m, v
+                denom = v.sqrt() / bias2_sqrt.reshape(shape) + self.eps
+                p.copy_(torch.where(on, p - step_size.reshape(shape) * m / denom, p))
+
+
+def train_members(fits) -> list:
+    """Train ``fits``, a list of ``(estimator, plan, seed)`` that :func:`batchable` accepted,
+    each plan from ``estimator._plan``; return, for each, ``(net, progress)`` or the exception
+    its own fit would have raised (:class:`TrainingDivergedError`)."""
+    from .estimators import _threads, _torch_threads
+
+    members = [_Member(*fit) for fit in fits]
+    first = members[0]
+    device = first.plan.device
+    k = len(members)
+    modules = [m.net.module_ for m in members]
+    params, buffers = stack_module_state(modules)
+    params = {n: p.detach().clone() for n, p in params.items()}
+    base = copy.deepcopy(modules[0]).to("meta")
+    decayed = [n for n, p in modules[0].named_parameters() if p.dim() > 1]
+    template = first.plan.penalty
+    has_term = type(template).term is not Penalty.term
+    alphas = [m.plan.penalty.alpha for m in members]
+    if has_term and template.uses_alpha and len({a > 0 for a in alphas}) > 1:
+        raise ValueError("members whose alpha is 0 and above 0 cannot train in one pass")
+    per_member_alpha = not (template.uses_alpha and alphas[0] == 0 and has_term)
+    alpha = torch.tensor(alphas, dtype=torch.float32, device=device)
+    epsilon = torch.tensor([m.plan.penalty.epsilon for m in members], dtype=torch.float32,
+                           device=device)  # fmt: skip
+    decay = torch.tensor([m.plan.penalty.weight_decay for m in members], dtype=torch.float32,
+                         device=device)  # fmt: skip
+    n_max = max(m.n for m in members)
+    X = _padded([m.x for m in members], n_max)
+    Y = _padded([m.y for m in members], n_max)
+    W = _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members], n_max)
+    generators = [m.generator for m in members]
+    index = torch.arange(k, device=device)
+    rows_now: list[int] = [0] * k
+    adam = _Adam(params)
+
+    def member_loss(p, b, x, y, w, a, e, i):
+        penalty = copy.copy(template)
+        if per_member_alpha:
+            penalty.alpha = a
+        penalty.epsilon = e
+        with _random.member_draws(generators, i, rows_now):
+            loss, _ = Objective(penalty, check_labels=False)._parts(
+                lambda v: functional_call(base, (p, b), (v,)), x, y, w
+            )
+        return loss
+
+    step = vmap(grad_and_value(member_loss), randomness="same")
+    x_row = first.x[:1]
+    threads = _threads(first.estimator.n_threads, modules[0], x_row, first.batch_size, 3 * k)
+    with _torch_threads(threads):
+        epoch = 0
+        while not all(m.done for m in members):
+            epoch += 1
+            started = time.perf_counter()
+            losses = _epoch(members, params, buffers, step, adam, X, Y, W, alpha, epsilon, decay,
+                            decayed, index, rows_now)  # fmt: skip
+            for i, m in enumerate(members):
+                if not m.done:
+                    _after_epoch(m, i, losses[i], params, base, buffers)
+            if first.estimator.verbose:
+                alive = [m.progress.loss_curve[-1] for m in members if m.progress.n_iter == epoch]
+                print(f"Iteration {epoch}, mean loss of {len(alive)} members = "
+                      f"{np.mean(alive):.8f} ({time.perf_counter() - started:.1f}s)")  # fmt: skip
+    return [_finish(m, i, params, adam) for i, m in enumerate(members)]
+
+
+def _epoch(members, params, buffers, step, adam, X, Y, W, alpha, epsilon, decay, decayed, index,
+           rows_now):  # fmt: skip
+    """One epoch of every member still training; each member's mean loss over its rows."""
+    k = len(members)
+    device = X.device
+    alive = [not m.done for m in members]
+    orders = [
+        torch.randperm(m.n, generator=m.generator, device=device) if on else None
+        for m, on in zip(members, alive)
+    ]
+    n_steps = max(m.batches for m, on in zip(members, alive) if on)
+    width = max(m.batch_size for m, on in zip(members, alive) if on)
+    totals = torch.zeros(k, dtype=torch.float64, device=device)
+    members_index = torch.arange(k, device=device).unsqueeze(1)
+    for s in range(n_steps):
+        rows = torch.zeros(k, width, dtype=torch.long, device=device)
+        real = torch.zeros(k, width, device=device)
+        for i, (m, order) in enumerate(zip(members, orders)):
+            taken = 0
+            if order is not None and s < m.batches:
+                chosen = order[s * m.batch_size : (s + 1) * m.batch_size]
+                taken = len(chosen)
+                rows[i, :taken] = chosen
+                real[i, :taken] = 1.0
+            rows_now[i] = taken
+        active = torch.tensor([r > 0 for r in rows_now], device=device)
+        x, y, w = X[members_index, rows], Y[members_index, rows], W[members_index, rows] * real
+        grads, loss = step(params, buffers, x, y, w, alpha, epsilon, index)
+        if decay.any():
+            rate = decay / w.sum(dim=1).clamp_min(torch.finfo(w.dtype).tiny)
+            squares = 0
+            for name in decayed:
+                shape = (-1,) + (1,) * (params[name].dim() - 1)
+                grads[name] = grads[name] + rate.reshape(shape) * params[name]
+                squares = squares + params[name].square().flatten(1).sum(dim=1)
+            loss = loss + 0.5 * rate * squares
+        lr = torch.tensor([_rate(m) for m in members], dtype=torch.float64, device=device)
+        adam.update(params, grads, lr, active)
+        for i, m in enumerate(members):
+            if rows_now[i]:
+                m.steps += 1
+        taken = torch.tensor(rows_now, dtype=torch.float64, device=device)
+        totals += loss.detach().double() * taken
+    sizes = torch.tensor([m.n for m in members], dtype=torch.float64, device=device)
+    return (totals / sizes).tolist()  # the epoch's one host sync
+
+
+def _rate(member: _Member) -> float:
+    """The member's learning rate for its next step."""
+    if member.schedule is not None:
+        return member.schedule(member.steps)
+    return member.lr
+
+
+def _member_params(params, i) -> dict:
+    return {n: p[i] for n, p in params.items()}
+
+
+def _outputs(base, params, buffers, i, x) -> np.ndarray:
+    """Member ``i``'s outputs for ``x``, as float64 numpy (the estimators' ``_outputs``)."""
+    member = (_member_params(params, i), {n: b[i] for n, b in buffers.items()})
+    with torch.no_grad():
+        chunks = [functional_call(base, member, (x[s : s + predict_batch_size(x)],))
+                  for s in range(0, len(x), predict_batch_size(x))]  # fmt: skip
+    return torch.cat(chunks).cpu().numpy().astype(np.float64)
+
+
+def _after_epoch(m: _Member, i: int, loss: float, params, base, buffers) -> None:
+    """The stopping rule of ``_loop.run_epochs``, for member ``i`` after one epoch."""
+    est, progress = m.estimator, m.progress
+    if not math.isfinite(loss):
+        m.error = TrainingDivergedError(
+            f"Training diverged: the loss became {loss} at epoch {progress.n_iter + 1}"
+            f" ({m.describe}). Try a smaller alpha or "
+            "learning_rate_init, or scale the inputs (StandardScaler)."
+        )
+        m.done = True
+        return
+    progress.loss_curve.append(loss)
+    tol = est.tol
+    if m.valid is not None:
+        x_valid, y_valid, w_valid = m.valid
+        score = est._score_outputs(_outputs(base, params, buffers, i, x_valid), y_valid, w_valid)
+        progress.validation_scores.append(score)
+        improved = score > progress.best_score + tol
+        progress.best_score = max(progress.best_score, score)
+        better = score > m.best
+    else:
+        improved = loss < progress.best_loss - tol
+        progress.best_loss = min(progress.best_loss, loss)
+        better = loss < m.best
+    if better:
+        m.best = score if m.valid is not None else loss
+        m.kept = {n: p[i].detach().clone() for n, p in params.items()}
+        progress.kept_epoch = progress.n_iter
+    progress.stall = 0 if improved else progress.stall + 1
+    n_iter_no_change = None if m.decaying else est.n_iter_no_change
+    if n_iter_no_change is not None and progress.stall > n_iter_no_change:
+        if m.adaptive and m.lr > MIN_LR:
+            m.lr /= LR_DIVISOR
+            progress.stall = 0
+        else:
+            m.converged = True
+            m.done = True
+    if progress.n_iter >= est.max_iter:
+        m.done = True
+
+
+def _finish(m: _Member, i: int, params, adam: _Adam):
+    """Member ``i``'s net with its best weights and optimizer state, and its progress; or its
+    error. Warns as a fit of its own would."""
+    if m.error is not None:
+        return m.error
+    net, est, progress = m.net, m.estimator, m.progress
+    module: nn.Module = net.module_
+    named = dict(module.named_parameters())
+    with torch.no_grad():
+        for name, value in m.kept.items():
+            named[name].copy_(value)
+    net.penalty = m.plan.penalty
+    net.batch_size = m.batch_size
+    net.set_params(lr=est.learning_rate_init)
+    net.initialize_optimizer()
+    optimizer = net.optimizer_
+    for name, p in named.items():
+        optimizer.state[p] = {
+            "step": torch.tensor(float(adam.step[i]), device=p.device),
+            "exp_avg": adam.exp_avg[name][i].clone(),
+            "exp_avg_sq": adam.exp_avg_sq[name][i].clone(),
+        }
+    for group in optimizer.param_groups:
+        group["lr"] = _rate(m) if m.schedule is None else m.schedule(max(m.steps - 1, 0))
+    net.lr_schedule = m.schedule
+    net.schedule_step_ = m.steps if m.schedule is not None else 0
+    if not m.converged and not m.decaying:
+        warnings.warn(
+            f"Maximum iterations ({est.max_iter}) reached and the optimization hasn't "
+            "converged yet.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    climb = loss_climb(progress.loss_curve, 1)
+    if climb is not None:
+        warnings.warn(climb_message(climb, m.describe, progress.kept_epoch),
+                      TrainingLossClimbWarning, stacklevel=4)  # fmt: skip
+    return net, progress
+
+
+class MemberAverage(nn.Module):
+    """The members of an ensemble as one module: the mean of their class probabilities (returned
+    as its logarithm, which the classifier's softmax leaves unchanged) or of their outputs."""
+
+    def __init__(self, members, task: str):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.task = task
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = torch.stack([member(x) for member in self.members])
+        if self.task == "classification":
+            return outputs.log_softmax(dim=-1).logsumexp(dim=0) - math.log(len(self.members))
+        return outputs.mean(dim=0)
+
+
+def _mean_by_epoch(curves) -> list:
+    """At each epoch, the mean over the curves that reach it."""
+    longest = max(len(c) for c in curves)
+    return [float(np.mean([c[e] for c in curves if len(c) > e])) for e in range(longest)]
+
+
+def train_ensemble(estimator, plan):
+    """``(net, progress)`` of an ensemble of ``estimator.n_members`` members, each the fit of its
+    own with the random state :func:`member_random_states` gives it; the net's module is their
+    :class:`MemberAverage`, the progress the members' mean at each epoch."""
+    if plan.continuing or plan.incremental:
+        raise ValueError(
+            f"n_members={estimator.n_members} trains a new ensemble at each fit: warm_start and "
+            "partial_fit do not continue one; use n_members=1 to continue a fit"
+        )
+    if not _optimizer_is_adam(estimator):
+        raise ValueError(f"n_members={estimator.n_members} trains with Adam only")
+    states = member_random_states(estimator.random_state, estimator.n_members)
+    results = train_members([(estimator, plan, fit_seed(state)) for state in states])
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    nets = [net for net, _ in results]
+    progresses = [progress for _, progress in results]
+    net = nets[0]
+    net.module_ = MemberAverage([n.module_ for n in nets], estimator._task)
+    progress = Progress(
+        loss_curve=_mean_by_epoch([p.loss_curve for p in progresses]),
+        validation_scores=(_mean_by_epoch([p.validation_scores for p in progresses])
+                           if progresses[0].validation_scores else []),  # fmt: skip
+        best_loss=float(np.mean([p.best_loss for p in progresses])),
+        best_score=float(np.mean([p.best_score for p in progresses])),
+        kept_epoch=max(p.kept_epoch for p in progresses),
+    )
+    return net, progress
+
+
+def fit_members(estimators, data) -> list:
+    """Fit each of ``estimators`` on its ``(X, y, sample_weight)`` of ``data``, as its ``fit``
+    would, all in one pass (:func:`batchable` must accept them). Returns, for each, the fitted
+    estimator, or the exception its own fit would have raised (it is then left as it was)."""
+    results: list = [None] * len(estimators)
+    before = [dict(vars(e)) for e in estimators]
+    fits, where = [], []
+    for i, (estimator, (X, y, sample_weight)) in enumerate(zip(estimators, data)):
+        try:
+            plan = estimator._plan(X, y, False, None, sample_weight)
+        except Exception as error:  # its own fit raises this before training
+            vars(estimator).clear()
+            vars(estimator).update(before[i])
+            results[i] = error
+            continue
+        fits.append((estimator, plan, fit_seed(estimator.random_state)))
+        where.append(i)
+    trained = train_members(fits) if fits else []
+    for i, (estimator, plan, _), outcome in zip(where, fits, trained):
+        if isinstance(outcome, BaseException):
+            vars(estimator).clear()
+            vars(estimator).update(before[i])
+            results[i] = outcome
+            continue
+        net, progress = outcome
+        estimator._publish(net, progress, {
+            **plan.target_attrs,
+            "_input_shape": tuple(plan.X.shape[1:]),
+            "_fitted_architecture": plan.architecture,
+        })  # fmt: skip
+        results[i] = estimator
+    return results
