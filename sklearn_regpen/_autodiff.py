@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
-from torch.func import grad, jvp, vjp, vmap
+from torch.func import jvp, vjp, vmap
 
 from . import _random
 
@@ -311,16 +311,13 @@ def power_iteration(
     >>> d.abs().round(decimals=4)
     tensor([[0., 1.]])
     """
-    clean = x.detach()
-
-    def total(step):
-        return divergence(clean + step).sum()
-
     direction = unit_rows(_random.randn_like(x))
     for _ in range(n_iterations):
-        # torch.func's grad rather than autograd.grad: it also runs under vmap (``_members.py``)
-        direction = unit_rows(grad(total)(xi * direction).detach())
-    return direction
+        step = (xi * direction).requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(divergence(x.detach() + step).sum(), step)
+        direction = unit_rows(grad)
+    return direction.detach()
 
 
 # -- second derivatives --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from torch import nn
-from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+from torch.func import functional_call
 
 from . import _random
 from ._loop import (
@@ -194,24 +194,62 @@ class _Adam:
         first = next(iter(params.values()))
         self.step = torch.zeros(len(first), dtype=torch.float64, device=first.device)
 
-    def update(self, params: dict, grads: dict, lr: torch.Tensor, active: torch.Tensor):
+    def update(self, params: dict, grads: dict, lr: torch.Tensor, active: torch.Tensor | None):
+        """One step of the members marked in ``active`` (a boolean per member; None: all)."""
         beta1, beta2 = self.betas
-        self.step += active.to(self.step.dtype)
+        self.step += 1 if active is None else active.to(self.step.dtype)
         t = self.step.clamp_min(1)
-        step_size = (lr.double() / (1 - beta1**t)).float()
+        step_size = (lr / (1 - beta1**t)).float()
         bias2_sqrt = (1 - beta2**t).sqrt().float()
         with torch.no_grad():
             for name, p in params.items():
-                g = grads[name]
+                g, m, v = grads[name], self.exp_avg[name], self.exp_avg_sq[name]
                 shape = (-1,) + (1,) * (p.dim() - 1)
+                if active is None:
+                    m.lerp_(g, 1 - beta1)
+                    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                    denom = (v.sqrt() / bias2_sqrt.reshape(shape)).add_(self.eps)
+                    p.sub_(step_size.reshape(shape) * m / denom)
+                    continue
                 on = active.reshape(shape)
-                m = torch.where(on, self.exp_avg[name].lerp(g, 1 - beta1), self.exp_avg[name])
-                v = torch.where(
-                    on, self.exp_avg_sq[name] * beta2 + (1 - beta2) * g * g, self.exp_avg_sq[name]
-                )
-                self.exp_avg[name], self.exp_avg_sq[name] = m, v
-                denom = v.sqrt() / bias2_sqrt.reshape(shape) + self.eps
+                m.copy_(torch.where(on, m.lerp(g, 1 - beta1), m))
+                v.copy_(torch.where(on, v * beta2 + (1 - beta2) * g * g, v))
+                denom = (v.sqrt() / bias2_sqrt.reshape(shape)).add_(self.eps)
                 p.copy_(torch.where(on, p - step_size.reshape(shape) * m / denom, p))
+
+
+class StackedMLP(nn.Module):
+    """``k`` MLPs of one architecture as one module, their parameters stacked (``(k, ...)``).
+
+    The input is a batch of ``k`` blocks of rows, block ``i`` for member ``i``; each layer is one
+    batched matrix product (``torch.baddbmm``). Every output row depends on its own input row
+    only, as the penalties' derivatives require (``_autodiff.py``).
+
+    Parameters
+    ----------
+    template : MLP
+        A member, for the layer structure (its own weights are not used).
+    params : dict of tensor
+        The stacked parameters, by the template's parameter names.
+    """
+
+    def __init__(self, template: nn.Module, params: dict):
+        super().__init__()
+        self.params = params
+        self.k = len(next(iter(params.values())))
+        self.layers = [(name, layer) for name, layer in template.layers.named_children()]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.flatten(1)
+        h = h.reshape(self.k, -1, h.shape[1])
+        for name, layer in self.layers:
+            if isinstance(layer, nn.Linear):
+                weight = self.params[f"layers.{name}.weight"]
+                bias = self.params[f"layers.{name}.bias"]
+                h = torch.baddbmm(bias.unsqueeze(1), h, weight.mT)
+            else:
+                h = layer(h)
+        return h.reshape(-1, h.shape[-1])
 
 
 def train_members(fits) -> list:
@@ -225,104 +263,117 @@ def train_members(fits) -> list:
     device = first.plan.device
     k = len(members)
     modules = [m.net.module_ for m in members]
-    params, buffers = stack_module_state(modules)
-    params = {n: p.detach().clone() for n, p in params.items()}
-    base = copy.deepcopy(modules[0]).to("meta")
-    decayed = [n for n, p in modules[0].named_parameters() if p.dim() > 1]
-    template = first.plan.penalty
+    names = [n for n, _ in modules[0].named_parameters()]
+    params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in modules])
+              for n in names}  # fmt: skip
+    for p in params.values():
+        p.requires_grad_(True)
+    stacked = StackedMLP(modules[0], params)
+    decayed = [n for n in names if params[n].dim() > 2]
+    template = copy.copy(first.plan.penalty)
     has_term = type(template).term is not Penalty.term
-    alphas = [m.plan.penalty.alpha for m in members]
-    if has_term and template.uses_alpha and len({a > 0 for a in alphas}) > 1:
+    alphas = [m.plan.penalty.scale for m in members]
+    if has_term and len({a > 0 for a in alphas}) > 1:
         raise ValueError("members whose alpha is 0 and above 0 cannot train in one pass")
-    per_member_alpha = not (template.uses_alpha and alphas[0] == 0 and has_term)
-    alpha = torch.tensor(alphas, dtype=torch.float32, device=device)
+    # the term is alpha-free: each member's alpha scales its own mean term below
+    template.alpha = 1.0 if alphas[0] > 0 else 0.0
+    objective = Objective(template, check_labels=False)
+    scale = torch.tensor(alphas, dtype=torch.float32, device=device)
     epsilon = torch.tensor([m.plan.penalty.epsilon for m in members], dtype=torch.float32,
                            device=device)  # fmt: skip
     decay = torch.tensor([m.plan.penalty.weight_decay for m in members], dtype=torch.float32,
                          device=device)  # fmt: skip
     n_max = max(m.n for m in members)
-    X = _padded([m.x for m in members], n_max)
-    Y = _padded([m.y for m in members], n_max)
-    W = _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members], n_max)
-    generators = [m.generator for m in members]
-    index = torch.arange(k, device=device)
-    rows_now: list[int] = [0] * k
-    adam = _Adam(params)
+    data = (
+        _padded([m.x for m in members], n_max),
+        _padded([m.y for m in members], n_max),
+        _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members], n_max),
+    )
+    adam = _Adam({n: p.detach() for n, p in params.items()})
 
-    def member_loss(p, b, x, y, w, a, e, i):
-        penalty = copy.copy(template)
-        if per_member_alpha:
-            penalty.alpha = a
-        penalty.epsilon = e
-        with _random.member_draws(generators, i, rows_now):
-            loss, _ = Objective(penalty, check_labels=False)._parts(
-                lambda v: functional_call(base, (p, b), (v,)), x, y, w
-            )
-        return loss
+    def step(x, y, w, rows):
+        """Each member's objective on its block of ``(x, y, w)``, and their gradients."""
+        width = y.shape[1]
+        # each row's epsilon is its member's: the penalties multiply their noise by it
+        template.epsilon = epsilon.repeat_interleave(width).reshape(-1, *([1] * (x.dim() - 2)))
+        flat_y = y.reshape(k * width, *y.shape[2:])
+        with _random.member_draws([m.generator for m in members], rows):
+            losses, terms, _ = objective.row_values(stacked, x.reshape(k * width, *x.shape[2:]),
+                                                    flat_y)  # fmt: skip
+        terms = None if terms is None else terms.reshape(k, width)
+        loss = objective.weigh(losses.reshape(k, width), terms, y, w, scale)
+        grads = torch.autograd.grad(loss.sum(), list(params.values()))
+        return dict(zip(params, grads)), loss.detach()
 
-    step = vmap(grad_and_value(member_loss), randomness="same")
-    x_row = first.x[:1]
-    threads = _threads(first.estimator.n_threads, modules[0], x_row, first.batch_size, 3 * k)
+    threads = _threads(first.estimator.n_threads, modules[0], first.x[:1], first.batch_size,
+                       3 * k)  # fmt: skip
     with _torch_threads(threads):
         epoch = 0
         while not all(m.done for m in members):
             epoch += 1
             started = time.perf_counter()
-            losses = _epoch(members, params, buffers, step, adam, X, Y, W, alpha, epsilon, decay,
-                            decayed, index, rows_now)  # fmt: skip
+            losses = _epoch(members, params, step, adam, data, decay, decayed)
             for i, m in enumerate(members):
                 if not m.done:
-                    _after_epoch(m, i, losses[i], params, base, buffers)
+                    _after_epoch(m, i, losses[i], params, modules[0])
             if first.estimator.verbose:
                 alive = [m.progress.loss_curve[-1] for m in members if m.progress.n_iter == epoch]
                 print(f"Iteration {epoch}, mean loss of {len(alive)} members = "
                       f"{np.mean(alive):.8f} ({time.perf_counter() - started:.1f}s)")  # fmt: skip
-    return [_finish(m, i, params, adam) for i, m in enumerate(members)]
+    return [_finish(m, i, adam) for i, m in enumerate(members)]
 
 
-def _epoch(members, params, buffers, step, adam, X, Y, W, alpha, epsilon, decay, decayed, index,
-           rows_now):  # fmt: skip
+def _epoch(members, params, step, adam, data, decay, decayed):
     """One epoch of every member still training; each member's mean loss over its rows."""
+    X, Y, W = data
     k = len(members)
     device = X.device
     alive = [not m.done for m in members]
-    orders = [
-        torch.randperm(m.n, generator=m.generator, device=device) if on else None
-        for m, on in zip(members, alive)
-    ]
     n_steps = max(m.batches for m, on in zip(members, alive) if on)
     width = max(m.batch_size for m, on in zip(members, alive) if on)
+    # where each member's batches lie: step s, slot j holds row order[s * batch_size + j]
+    layout = torch.zeros(k, n_steps * width, dtype=torch.long, device=device)
+    real = torch.zeros(k, n_steps * width, device=device)
+    taken = np.zeros((n_steps, k), dtype=np.int64)
+    for i, (m, on) in enumerate(zip(members, alive)):
+        if not on:
+            continue
+        order = torch.randperm(m.n, generator=m.generator, device=device)
+        position = torch.arange(m.n, device=device)
+        slots = (position // m.batch_size) * width + position % m.batch_size
+        layout[i, slots] = order
+        real[i, slots] = 1.0
+        taken[: m.batches, i] = m.batch_size
+        taken[m.batches - 1, i] = m.n - (m.batches - 1) * m.batch_size
+    layout, real = layout.view(k, n_steps, width), real.view(k, n_steps, width)
+    members_index = torch.arange(k, device=device).reshape(k, 1, 1)
+    xs, ys = X[members_index, layout], Y[members_index, layout]
+    ws = W[members_index, layout] * real
     totals = torch.zeros(k, dtype=torch.float64, device=device)
-    members_index = torch.arange(k, device=device).unsqueeze(1)
+    scheduled = any(m.schedule is not None for m in members)
+    lr = torch.tensor([_rate(m) for m in members], dtype=torch.float64, device=device)
     for s in range(n_steps):
-        rows = torch.zeros(k, width, dtype=torch.long, device=device)
-        real = torch.zeros(k, width, device=device)
-        for i, (m, order) in enumerate(zip(members, orders)):
-            taken = 0
-            if order is not None and s < m.batches:
-                chosen = order[s * m.batch_size : (s + 1) * m.batch_size]
-                taken = len(chosen)
-                rows[i, :taken] = chosen
-                real[i, :taken] = 1.0
-            rows_now[i] = taken
-        active = torch.tensor([r > 0 for r in rows_now], device=device)
-        x, y, w = X[members_index, rows], Y[members_index, rows], W[members_index, rows] * real
-        grads, loss = step(params, buffers, x, y, w, alpha, epsilon, index)
+        rows = taken[s].tolist()
+        active = None if taken[s].all() else torch.as_tensor(taken[s] > 0, device=device)
+        w = ws[:, s]
+        grads, loss = step(xs[:, s], ys[:, s], w, rows)
         if decay.any():
             rate = decay / w.sum(dim=1).clamp_min(torch.finfo(w.dtype).tiny)
             squares = 0
-            for name in decayed:
-                shape = (-1,) + (1,) * (params[name].dim() - 1)
-                grads[name] = grads[name] + rate.reshape(shape) * params[name]
-                squares = squares + params[name].square().flatten(1).sum(dim=1)
+            with torch.no_grad():
+                for name in decayed:
+                    p = params[name]
+                    shape = (-1,) + (1,) * (p.dim() - 1)
+                    grads[name] = grads[name] + rate.reshape(shape) * p
+                    squares = squares + p.square().flatten(1).sum(dim=1)
             loss = loss + 0.5 * rate * squares
-        lr = torch.tensor([_rate(m) for m in members], dtype=torch.float64, device=device)
-        adam.update(params, grads, lr, active)
+        if scheduled and s:
+            lr = torch.tensor([_rate(m) for m in members], dtype=torch.float64, device=device)
+        adam.update({n: p.detach() for n, p in params.items()}, grads, lr, active)
         for i, m in enumerate(members):
-            if rows_now[i]:
+            if rows[i]:
                 m.steps += 1
-        taken = torch.tensor(rows_now, dtype=torch.float64, device=device)
-        totals += loss.detach().double() * taken
+        totals += loss.double() * torch.as_tensor(taken[s], device=device)
     sizes = torch.tensor([m.n for m in members], dtype=torch.float64, device=device)
     return (totals / sizes).tolist()  # the epoch's one host sync
 
@@ -334,20 +385,17 @@ def _rate(member: _Member) -> float:
     return member.lr
 
 
-def _member_params(params, i) -> dict:
-    return {n: p[i] for n, p in params.items()}
-
-
-def _outputs(base, params, buffers, i, x) -> np.ndarray:
+def _outputs(module: nn.Module, params, i, x) -> np.ndarray:
     """Member ``i``'s outputs for ``x``, as float64 numpy (the estimators' ``_outputs``)."""
-    member = (_member_params(params, i), {n: b[i] for n, b in buffers.items()})
+    own = {n: p[i].detach() for n, p in params.items()}
+    size = predict_batch_size(x)
     with torch.no_grad():
-        chunks = [functional_call(base, member, (x[s : s + predict_batch_size(x)],))
-                  for s in range(0, len(x), predict_batch_size(x))]  # fmt: skip
+        chunks = [functional_call(module, own, (x[s : s + size],))
+                  for s in range(0, len(x), size)]  # fmt: skip
     return torch.cat(chunks).cpu().numpy().astype(np.float64)
 
 
-def _after_epoch(m: _Member, i: int, loss: float, params, base, buffers) -> None:
+def _after_epoch(m: _Member, i: int, loss: float, params, module) -> None:
     """The stopping rule of ``_loop.run_epochs``, for member ``i`` after one epoch."""
     est, progress = m.estimator, m.progress
     if not math.isfinite(loss):
@@ -362,7 +410,7 @@ def _after_epoch(m: _Member, i: int, loss: float, params, base, buffers) -> None
     tol = est.tol
     if m.valid is not None:
         x_valid, y_valid, w_valid = m.valid
-        score = est._score_outputs(_outputs(base, params, buffers, i, x_valid), y_valid, w_valid)
+        score = est._score_outputs(_outputs(module, params, i, x_valid), y_valid, w_valid)
         progress.validation_scores.append(score)
         improved = score > progress.best_score + tol
         progress.best_score = max(progress.best_score, score)
@@ -388,7 +436,7 @@ def _after_epoch(m: _Member, i: int, loss: float, params, base, buffers) -> None
         m.done = True
 
 
-def _finish(m: _Member, i: int, params, adam: _Adam):
+def _finish(m: _Member, i: int, adam: _Adam):
     """Member ``i``'s net with its best weights and optimizer state, and its progress; or its
     error. Warns as a fit of its own would."""
     if m.error is not None:

@@ -4,13 +4,13 @@ A penalty that perturbs its input or projects its Jacobian draws Gaussian number
 :func:`randn_like` and :func:`randn`. On their own they are ``torch.randn_like`` and
 ``torch.randn`` on torch's global generator, which the estimators seed for each fit.
 
-When several networks are trained at once (``_members.py``), the penalty runs once under
-``torch.func.vmap`` for all of them, and each member must draw exactly what it would have drawn
+When several networks are trained at once (``_members.py``), the penalty runs once on a batch
+made of one block of rows per member, and each member must draw exactly what it would have drawn
 as a fit of its own: the same numbers, from its own generator, in the same order. Inside
-:func:`member_draws` (entered within the vmapped function), a draw of shape ``S`` takes from
-each member's generator a sample of ``S`` with the batch dimension cut to that member's real
-rows (its batch may be padded to the longest one), pads it with zeros, and hands the vmapped
-penalty member ``i``'s sample as its own. A member with no real rows draws nothing.
+:func:`member_draws`, a draw whose batch dimension holds the blocks takes from each member's
+generator a sample with the batch dimension cut to that member's real rows (its block may be
+padded to the longest one), pads it with zeros, and puts it in the member's block. A member with
+no real rows draws nothing.
 """
 
 from __future__ import annotations
@@ -25,48 +25,46 @@ __all__ = ["member_draws", "randn", "randn_like"]
 
 
 class _MemberDraws:
-    """The generators of the members of one vmapped call, their positions and real rows."""
+    """The generators of the members of one batch and their real rows in their blocks."""
 
-    def __init__(self, generators: Sequence[torch.Generator], index: torch.Tensor, rows):
+    def __init__(self, generators: Sequence[torch.Generator], rows: Sequence[int]):
         self.generators = list(generators)
-        self.index = index  # batched under vmap: member i sees i
-        self.rows = None if rows is None else [int(r) for r in rows]
+        self.rows = [int(r) for r in rows]
 
     def normal(self, shape, batch_dim: int, dtype, device) -> torch.Tensor:
         shape = tuple(shape)
-        samples = []
-        for i, generator in enumerate(self.generators):
-            real = shape[batch_dim] if self.rows is None else self.rows[i]
-            sample = torch.zeros(shape, dtype=dtype, device=device)
+        width, left = divmod(shape[batch_dim], len(self.generators))
+        if left:
+            raise ValueError(
+                f"a draw of shape {shape} does not split into {len(self.generators)} blocks of "
+                f"rows along dimension {batch_dim}"
+            )
+        out = torch.zeros(shape, dtype=dtype, device=device)
+        for i, (generator, real) in enumerate(zip(self.generators, self.rows)):
             if real:
                 own = shape[:batch_dim] + (real,) + shape[batch_dim + 1 :]
-                sample.narrow(batch_dim, 0, real).copy_(
+                out.narrow(batch_dim, i * width, real).copy_(
                     torch.randn(own, generator=generator, dtype=dtype, device=device)
                 )
-            samples.append(sample)
-        return torch.stack(samples).index_select(0, self.index.reshape(1)).squeeze(0)
+        return out
 
 
 _ACTIVE: ContextVar[_MemberDraws | None] = ContextVar("sklearn_regpen_member_draws", default=None)
 
 
 @contextmanager
-def member_draws(generators: Sequence[torch.Generator], index: torch.Tensor, rows=None):
+def member_draws(generators: Sequence[torch.Generator], rows: Sequence[int]):
     """Draw from the members' own generators while the block runs.
 
     Parameters
     ----------
     generators : sequence of torch.Generator
-        One per member of the vmapped call, in the order of its batch dimension.
-    index : tensor
-        The member's position, ``torch.arange(len(generators))`` passed through ``vmap``
-        (``in_dims=0``), so that member ``i`` reads row ``i`` of each draw. The vmapped call
-        needs ``randomness="same"`` (the draws come from explicit generators, not from vmap).
-    rows : sequence of int, default=None
-        Each member's real rows in the batch (the rest is padding): its draws are cut to them
-        and padded with zeros. None: every row of the batch is real.
+        One per member, in the order of their blocks of rows in the batch.
+    rows : sequence of int
+        Each member's real rows at the start of its block (the rest is padding): its draws are
+        cut to them and padded with zeros.
     """
-    token = _ACTIVE.set(_MemberDraws(generators, index, rows))
+    token = _ACTIVE.set(_MemberDraws(generators, rows))
     try:
         yield
     finally:

@@ -201,13 +201,9 @@ class Penalty:
         return data_loss(self.task, outputs, y)
 
     def evaluate(self, module: nn.Module, x: torch.Tensor, y) -> Term:
-        """:meth:`term`, skipped (an empty :class:`Term`) when the term's factor is 0.
-
-        A tensor ``alpha`` is one strength per member of a vectorized fit (``_members.py``),
-        which sets it only when every member's is above 0."""
+        """:meth:`term`, skipped (an empty :class:`Term`) when the term's factor is 0."""
         check_batch(x)
-        scale = self.scale
-        return self.term(module, x, y) if isinstance(scale, torch.Tensor) or scale else Term()
+        return self.term(module, x, y) if self.scale else Term()
 
     # -- standalone use ----------------------------------------------------------------------------
     def __call__(self, module: nn.Module, x: torch.Tensor, y=None):
