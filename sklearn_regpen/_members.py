@@ -46,7 +46,7 @@ from ._loop import (
 )
 from ._objective import Objective
 from ._schedule import CosineSchedule, resolve_learning_rate
-from ._training import predict_batch_size
+from ._training import FUSED_ADAM, predict_batch_size
 from .penalties import Penalty
 
 #: ``learning_rate="adaptive"``: as in the estimators (divide by 5 on a stall, stop at 1e-6)
@@ -184,34 +184,65 @@ def _padded(tensors, n_max: int) -> torch.Tensor:
 
 
 class _Adam:
-    """Adam on stacked parameters, each member with its own step count and rate, and an update
-    only for the members that stepped (torch's ``Adam`` with its defaults, member by member)."""
+    """Adam on stacked parameters, member by member as torch's ``Adam`` with its defaults.
+
+    While every member has stepped together at one rate (an ensemble; folds of about equal
+    length), each step is one update of torch's (fused) ``Adam`` over the stacked tensors.
+    Once members step apart (one ran out of batches in an epoch) or at their own rates (cosine
+    schedules of different lengths), each keeps its own step count and the update is written
+    out here, for the members that stepped only.
+    """
 
     def __init__(self, params: dict, betas=(0.9, 0.999), eps=1e-8):
-        self.betas, self.eps = betas, eps
-        self.exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
-        self.exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
+        self.params, self.betas, self.eps = params, betas, eps
+        fused = FUSED_ADAM and all(p.device.type in ("cpu", "cuda") for p in params.values())
+        self.optimizer = torch.optim.Adam(list(params.values()), betas=betas, eps=eps,
+                                          **({"fused": True} if fused else {}))  # fmt: skip
+        for p in params.values():
+            self.optimizer.state[p] = {
+                "step": torch.zeros((), device=p.device if fused else "cpu"),
+                "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
+            }
         first = next(iter(params.values()))
-        self.step = torch.zeros(len(first), dtype=torch.float64, device=first.device)
+        self.steps = None  # each member's step count, once they step apart
+        self.k = len(first)
 
-    def update(self, params: dict, grads: dict, lr: torch.Tensor, active: torch.Tensor | None):
-        """One step of the members marked in ``active`` (a boolean per member; None: all)."""
+    def state(self, name: str) -> dict:
+        return self.optimizer.state[self.params[name]]
+
+    def step_counts(self) -> list[float]:
+        if self.steps is None:
+            return [float(self.state(next(iter(self.params)))["step"])] * self.k
+        return self.steps.tolist()
+
+    def update(self, grads: dict, lr: list[float], active: torch.Tensor | None):
+        """One step of the members marked in ``active`` (a boolean per member; None: all) at
+        their rates ``lr``."""
+        if self.steps is None and active is None and len(set(lr)) == 1:
+            for name, p in self.params.items():
+                p.grad = grads[name].contiguous()  # the fused update reads memory in order
+            self.optimizer.param_groups[0]["lr"] = lr[0]
+            self.optimizer.step()
+            for p in self.params.values():
+                p.grad = None
+            return
+        if self.steps is None:
+            self.steps = torch.tensor(self.step_counts(), dtype=torch.float64)
         beta1, beta2 = self.betas
-        self.step += 1 if active is None else active.to(self.step.dtype)
-        t = self.step.clamp_min(1)
-        step_size = (lr / (1 - beta1**t)).float()
-        bias2_sqrt = (1 - beta2**t).sqrt().float()
+        stepped = torch.ones(self.k, dtype=torch.bool) if active is None else active.cpu()
+        self.steps += stepped.to(self.steps.dtype)
+        t = self.steps.clamp_min(1)
+        device = next(iter(self.params.values())).device
+        step_size = (torch.tensor(lr, dtype=torch.float64) / (1 - beta1**t)).float().to(device)
+        bias2_sqrt = (1 - beta2**t).sqrt().float().to(device)
+        stepped = stepped.to(device)
         with torch.no_grad():
-            for name, p in params.items():
-                g, m, v = grads[name], self.exp_avg[name], self.exp_avg_sq[name]
+            for name, p in self.params.items():
+                state = self.state(name)
+                g, m, v = grads[name], state["exp_avg"], state["exp_avg_sq"]
                 shape = (-1,) + (1,) * (p.dim() - 1)
-                if active is None:
-                    m.lerp_(g, 1 - beta1)
-                    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                    denom = (v.sqrt() / bias2_sqrt.reshape(shape)).add_(self.eps)
-                    p.sub_(step_size.reshape(shape) * m / denom)
-                    continue
-                on = active.reshape(shape)
+                on = stepped.reshape(shape)
                 m.copy_(torch.where(on, m.lerp(g, 1 - beta1), m))
                 v.copy_(torch.where(on, v * beta2 + (1 - beta2) * g * g, v))
                 denom = (v.sqrt() / bias2_sqrt.reshape(shape)).add_(self.eps)
@@ -289,7 +320,7 @@ def train_members(fits) -> list:
         _padded([m.y for m in members], n_max),
         _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members], n_max),
     )
-    adam = _Adam({n: p.detach() for n, p in params.items()})
+    adam = _Adam(params)
 
     def step(x, y, w, rows):
         """Each member's objective on its block of ``(x, y, w)``, and their gradients."""
@@ -345,18 +376,19 @@ def _epoch(members, params, step, adam, data, decay, decayed):
         real[i, slots] = 1.0
         taken[: m.batches, i] = m.batch_size
         taken[m.batches - 1, i] = m.n - (m.batches - 1) * m.batch_size
-    layout, real = layout.view(k, n_steps, width), real.view(k, n_steps, width)
-    members_index = torch.arange(k, device=device).reshape(k, 1, 1)
+    layout = layout.view(k, n_steps, width).transpose(0, 1)  # step-major: contiguous batches
+    real = real.view(k, n_steps, width).transpose(0, 1)
+    members_index = torch.arange(k, device=device).reshape(1, k, 1)
     xs, ys = X[members_index, layout], Y[members_index, layout]
     ws = W[members_index, layout] * real
     totals = torch.zeros(k, dtype=torch.float64, device=device)
     scheduled = any(m.schedule is not None for m in members)
-    lr = torch.tensor([_rate(m) for m in members], dtype=torch.float64, device=device)
+    lr = [_rate(m) for m in members]
     for s in range(n_steps):
         rows = taken[s].tolist()
         active = None if taken[s].all() else torch.as_tensor(taken[s] > 0, device=device)
-        w = ws[:, s]
-        grads, loss = step(xs[:, s], ys[:, s], w, rows)
+        w = ws[s]
+        grads, loss = step(xs[s], ys[s], w, rows)
         if decay.any():
             rate = decay / w.sum(dim=1).clamp_min(torch.finfo(w.dtype).tiny)
             squares = 0
@@ -368,8 +400,8 @@ def _epoch(members, params, step, adam, data, decay, decayed):
                     squares = squares + p.square().flatten(1).sum(dim=1)
             loss = loss + 0.5 * rate * squares
         if scheduled and s:
-            lr = torch.tensor([_rate(m) for m in members], dtype=torch.float64, device=device)
-        adam.update({n: p.detach() for n, p in params.items()}, grads, lr, active)
+            lr = [_rate(m) for m in members]
+        adam.update(grads, lr, active)
         for i, m in enumerate(members):
             if rows[i]:
                 m.steps += 1
@@ -452,11 +484,12 @@ def _finish(m: _Member, i: int, adam: _Adam):
     net.set_params(lr=est.learning_rate_init)
     net.initialize_optimizer()
     optimizer = net.optimizer_
+    steps = adam.step_counts()
     for name, p in named.items():
         optimizer.state[p] = {
-            "step": torch.tensor(float(adam.step[i]), device=p.device),
-            "exp_avg": adam.exp_avg[name][i].clone(),
-            "exp_avg_sq": adam.exp_avg_sq[name][i].clone(),
+            "step": torch.tensor(steps[i], device=p.device),
+            "exp_avg": adam.state(name)["exp_avg"][i].clone(),
+            "exp_avg_sq": adam.state(name)["exp_avg_sq"][i].clone(),
         }
     for group in optimizer.param_groups:
         group["lr"] = _rate(m) if m.schedule is None else m.schedule(max(m.steps - 1, 0))
