@@ -29,6 +29,16 @@ ESTIMATOR_DOC = """{summary}
         Width of each hidden layer.
     activation : {{"relu", "tanh", "logistic", "identity"}}, default="relu"
         Hidden-layer non-linearity.
+    n_members : int, default=1
+        Networks trained together, in one vectorized pass (their weights stacked, each layer one
+        batched matrix product), each with its own seed: its own initialization, batch order and
+        penalty draws. The model averages their class probabilities (classifier) or their
+        predictions (regressor). Each member is, to float tolerance, the network that
+        ``n_members=1`` would fit with ``random_state`` set to the ``i``-th integer that
+        ``numpy.random.RandomState(random_state)`` draws below ``2**31 - 1``, and stops at its
+        own epoch with its own best weights; ``loss_curve_`` is then the members' mean loss at
+        each epoch (of those still training), and ``n_iter_`` the longest member's epochs.
+        ``warm_start`` and ``partial_fit`` do not continue an ensemble.
     penalty : str, default="l2"
         The regularizer. ``alpha`` is its strength (the batch mean of the per-sample term is
         multiplied by ``alpha``) and ``epsilon`` its noise standard deviation or radius, for those
@@ -136,7 +146,8 @@ ESTIMATOR_DOC = """{summary}
     n_iter_ : int
         Epochs run, over all ``fit`` (with ``warm_start``) and ``partial_fit`` calls.
     net_ : skorch.NeuralNet
-        The fitted skorch net; ``net_.module_`` is the torch module.
+        The fitted skorch net; ``net_.module_`` is the torch module (with ``n_members > 1``, one
+        that averages the members, ``net_.module_.members``).
 
     Examples
     --------

@@ -30,8 +30,10 @@ import warnings
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from torch import nn
 from torch.func import functional_call
@@ -77,11 +79,11 @@ def _optimizer_is_adam(estimator) -> bool:
 def batchable(estimators) -> str | None:
     """None when ``estimators`` (unfitted, or refitted from scratch) can train in one pass, else
     why not, in words."""
-    from .estimators import _RegularizedMLP
+    from .estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
 
     first = estimators[0]
-    if not all(isinstance(e, _RegularizedMLP) for e in estimators):
-        return "only the MLP estimators train in one pass"
+    if type(first) not in (RegularizedMLPClassifier, RegularizedMLPRegressor):
+        return "only RegularizedMLPClassifier and RegularizedMLPRegressor train in one pass"
     if any(type(e) is not type(first) for e in estimators):
         return "the estimators are of different classes"
     shared = {k: v for k, v in first.get_params(deep=False).items() if k not in VARYING}
@@ -168,6 +170,7 @@ class _Member:
         self.best = -math.inf if self.valid is not None else math.inf
         self.steps = 0
         self.kept: dict | None = None  # the weights of the best epoch so far
+        self.optimizer_state: dict | None = None  # Adam's, when the member stops
         self.done = False
         self.converged = False
         self.error: BaseException | None = None
@@ -193,20 +196,32 @@ class _Adam:
     out here, for the members that stepped only.
     """
 
-    def __init__(self, params: dict, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, params: dict, states=None, betas=(0.9, 0.999), eps=1e-8):
         self.params, self.betas, self.eps = params, betas, eps
         fused = FUSED_ADAM and all(p.device.type in ("cpu", "cuda") for p in params.values())
         self.optimizer = torch.optim.Adam(list(params.values()), betas=betas, eps=eps,
                                           **({"fused": True} if fused else {}))  # fmt: skip
-        for p in params.values():
+        self.k = len(next(iter(params.values())))
+        counts = [0.0] * self.k if states is None else [s["step"] for s in states]
+        for name, p in params.items():
             self.optimizer.state[p] = {
-                "step": torch.zeros((), device=p.device if fused else "cpu"),
-                "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
-                "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
-            }
-        first = next(iter(params.values()))
-        self.steps = None  # each member's step count, once they step apart
-        self.k = len(first)
+                "step": torch.tensor(counts[0], device=p.device if fused else "cpu"),
+                "exp_avg": torch.zeros_like(p) if states is None else
+                torch.stack([s["exp_avg"][name] for s in states]),
+                "exp_avg_sq": torch.zeros_like(p) if states is None else
+                torch.stack([s["exp_avg_sq"][name] for s in states]),
+            }  # fmt: skip
+        # each member's step count, once they step apart
+        together = len(set(counts)) == 1
+        self.steps = None if together else torch.tensor(counts, dtype=torch.float64)
+
+    def member_state(self, i: int) -> dict:
+        """Member ``i``'s step count and moments (copies)."""
+        return {
+            "step": self.step_counts()[i],
+            "exp_avg": {n: self.state(n)["exp_avg"][i].clone() for n in self.params},
+            "exp_avg_sq": {n: self.state(n)["exp_avg_sq"][i].clone() for n in self.params},
+        }
 
     def state(self, name: str) -> dict:
         return self.optimizer.state[self.params[name]]
@@ -283,6 +298,52 @@ class StackedMLP(nn.Module):
         return h.reshape(-1, h.shape[-1])
 
 
+class _Stack:
+    """The members still training, as one stacked model: parameters, optimizer, data, and the
+    step that computes every member's objective and gradient at once. Rebuilt for the
+    survivors whenever a member stops, so that stopped members cost nothing."""
+
+    def __init__(self, members, params: dict, states, template: nn.Module, penalty):
+        self.members = members
+        device = members[0].plan.device
+        self.params = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
+        self.module = StackedMLP(template, self.params)
+        self.template = template
+        self.decayed = [n for n, p in self.params.items() if p.dim() > 2]
+        self.adam = _Adam(self.params, states)
+        self.penalty = penalty
+        self.objective = Objective(penalty, check_labels=False)
+        self.scale = torch.tensor([m.plan.penalty.scale for m in members], dtype=torch.float32,
+                                  device=device)  # fmt: skip
+        self.epsilon = torch.tensor([m.plan.penalty.epsilon for m in members],
+                                    dtype=torch.float32, device=device)  # fmt: skip
+        self.decay = torch.tensor([m.plan.penalty.weight_decay for m in members],
+                                  dtype=torch.float32, device=device)  # fmt: skip
+        n_max = max(m.n for m in members)
+        self.data = (
+            _padded([m.x for m in members], n_max),
+            _padded([m.y for m in members], n_max),
+            _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members],
+                    n_max),  # fmt: skip
+        )
+        self.decaying = bool(self.decay.any())
+
+    def step(self, x, y, w, rows):
+        """Each member's objective on its block of ``(x, y, w)``, and their gradients."""
+        k, width = y.shape[:2]
+        # each row's epsilon is its member's: the penalties multiply their noise by it
+        self.penalty.epsilon = self.epsilon.repeat_interleave(width).reshape(
+            -1, *([1] * (x.dim() - 2))
+        )
+        flat_x, flat_y = x.reshape(k * width, *x.shape[2:]), y.reshape(k * width, *y.shape[2:])
+        with _random.member_draws([m.generator for m in self.members], rows):
+            losses, terms, _ = self.objective.row_values(self.module, flat_x, flat_y)
+        terms = None if terms is None else terms.reshape(k, width)
+        loss = self.objective.weigh(losses.reshape(k, width), terms, y, w, self.scale)
+        grads = torch.autograd.grad(loss.sum(), list(self.params.values()))
+        return dict(zip(self.params, grads)), loss.detach()
+
+
 def train_members(fits) -> list:
     """Train ``fits``, a list of ``(estimator, plan, seed)`` that :func:`batchable` accepted,
     each plan from ``estimator._plan``; return, for each, ``(net, progress)`` or the exception
@@ -291,84 +352,58 @@ def train_members(fits) -> list:
 
     members = [_Member(*fit) for fit in fits]
     first = members[0]
-    device = first.plan.device
     k = len(members)
     modules = [m.net.module_ for m in members]
     names = [n for n, _ in modules[0].named_parameters()]
     params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in modules])
               for n in names}  # fmt: skip
-    for p in params.values():
-        p.requires_grad_(True)
-    stacked = StackedMLP(modules[0], params)
-    decayed = [n for n in names if params[n].dim() > 2]
-    template = copy.copy(first.plan.penalty)
-    has_term = type(template).term is not Penalty.term
+    penalty = copy.copy(first.plan.penalty)
+    has_term = type(penalty).term is not Penalty.term
     alphas = [m.plan.penalty.scale for m in members]
     if has_term and len({a > 0 for a in alphas}) > 1:
         raise ValueError("members whose alpha is 0 and above 0 cannot train in one pass")
-    # the term is alpha-free: each member's alpha scales its own mean term below
-    template.alpha = 1.0 if alphas[0] > 0 else 0.0
-    objective = Objective(template, check_labels=False)
-    scale = torch.tensor(alphas, dtype=torch.float32, device=device)
-    epsilon = torch.tensor([m.plan.penalty.epsilon for m in members], dtype=torch.float32,
-                           device=device)  # fmt: skip
-    decay = torch.tensor([m.plan.penalty.weight_decay for m in members], dtype=torch.float32,
-                         device=device)  # fmt: skip
-    n_max = max(m.n for m in members)
-    data = (
-        _padded([m.x for m in members], n_max),
-        _padded([m.y for m in members], n_max),
-        _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members], n_max),
-    )
-    adam = _Adam(params)
-
-    def step(x, y, w, rows):
-        """Each member's objective on its block of ``(x, y, w)``, and their gradients."""
-        width = y.shape[1]
-        # each row's epsilon is its member's: the penalties multiply their noise by it
-        template.epsilon = epsilon.repeat_interleave(width).reshape(-1, *([1] * (x.dim() - 2)))
-        flat_y = y.reshape(k * width, *y.shape[2:])
-        with _random.member_draws([m.generator for m in members], rows):
-            losses, terms, _ = objective.row_values(stacked, x.reshape(k * width, *x.shape[2:]),
-                                                    flat_y)  # fmt: skip
-        terms = None if terms is None else terms.reshape(k, width)
-        loss = objective.weigh(losses.reshape(k, width), terms, y, w, scale)
-        grads = torch.autograd.grad(loss.sum(), list(params.values()))
-        return dict(zip(params, grads)), loss.detach()
-
+    # the term is alpha-free: each member's alpha scales its own mean term (Objective.weigh)
+    penalty.alpha = 1.0 if alphas[0] > 0 else 0.0
     threads = _threads(first.estimator.n_threads, modules[0], first.x[:1], first.batch_size,
                        3 * k)  # fmt: skip
+    training, states = members, None
     with _torch_threads(threads):
         epoch = 0
-        while not all(m.done for m in members):
-            epoch += 1
-            started = time.perf_counter()
-            losses = _epoch(members, params, step, adam, data, decay, decayed)
-            for i, m in enumerate(members):
-                if not m.done:
-                    _after_epoch(m, i, losses[i], params, modules[0])
-            if first.estimator.verbose:
-                alive = [m.progress.loss_curve[-1] for m in members if m.progress.n_iter == epoch]
-                print(f"Iteration {epoch}, mean loss of {len(alive)} members = "
-                      f"{np.mean(alive):.8f} ({time.perf_counter() - started:.1f}s)")  # fmt: skip
-    return [_finish(m, i, adam) for i, m in enumerate(members)]
+        while training:
+            stack = _Stack(training, params, states, modules[0], penalty)
+            while not any(m.done for m in training):
+                epoch += 1
+                started = time.perf_counter()
+                losses = _epoch(stack)
+                for i, m in enumerate(training):
+                    _after_epoch(m, i, losses[i], stack.params, modules[0])
+                if first.estimator.verbose:
+                    took = time.perf_counter() - started
+                    print(f"Iteration {epoch}, mean loss of {len(training)} members = "
+                          f"{np.mean(losses):.8f} ({took:.1f}s)")  # fmt: skip
+            for i, m in enumerate(training):
+                if m.done:
+                    m.optimizer_state = stack.adam.member_state(i)
+            going = [i for i, m in enumerate(training) if not m.done]
+            params = {n: p.detach()[going] for n, p in stack.params.items()}
+            states = [stack.adam.member_state(i) for i in going]
+            training = [training[i] for i in going]
+    return [_finish(m) for m in members]
 
 
-def _epoch(members, params, step, adam, data, decay, decayed):
-    """One epoch of every member still training; each member's mean loss over its rows."""
-    X, Y, W = data
+def _epoch(stack: _Stack):
+    """One epoch of every member of ``stack``; each member's mean loss over its rows."""
+    members, params, adam, decay = stack.members, stack.params, stack.adam, stack.decay
+    X, Y, W = stack.data
     k = len(members)
     device = X.device
-    alive = [not m.done for m in members]
-    n_steps = max(m.batches for m, on in zip(members, alive) if on)
-    width = max(m.batch_size for m, on in zip(members, alive) if on)
+    n_steps = max(m.batches for m in members)
+    width = max(m.batch_size for m in members)
     # where each member's batches lie: step s, slot j holds row order[s * batch_size + j]
     layout = torch.zeros(k, n_steps * width, dtype=torch.long, device=device)
     real = torch.zeros(k, n_steps * width, device=device)
     taken = np.zeros((n_steps, k), dtype=np.int64)
-    for i, (m, on) in enumerate(zip(members, alive)):
-        if not on:
-            continue
+    for i, m in enumerate(members):
         order = torch.randperm(m.n, generator=m.generator, device=device)
         position = torch.arange(m.n, device=device)
         slots = (position // m.batch_size) * width + position % m.batch_size
@@ -388,12 +423,12 @@ def _epoch(members, params, step, adam, data, decay, decayed):
         rows = taken[s].tolist()
         active = None if taken[s].all() else torch.as_tensor(taken[s] > 0, device=device)
         w = ws[s]
-        grads, loss = step(xs[s], ys[s], w, rows)
-        if decay.any():
+        grads, loss = stack.step(xs[s], ys[s], w, rows)
+        if stack.decaying:
             rate = decay / w.sum(dim=1).clamp_min(torch.finfo(w.dtype).tiny)
             squares = 0
             with torch.no_grad():
-                for name in decayed:
+                for name in stack.decayed:
                     p = params[name]
                     shape = (-1,) + (1,) * (p.dim() - 1)
                     grads[name] = grads[name] + rate.reshape(shape) * p
@@ -468,9 +503,9 @@ def _after_epoch(m: _Member, i: int, loss: float, params, module) -> None:
         m.done = True
 
 
-def _finish(m: _Member, i: int, adam: _Adam):
-    """Member ``i``'s net with its best weights and optimizer state, and its progress; or its
-    error. Warns as a fit of its own would."""
+def _finish(m: _Member):
+    """The member's net with its best weights and last optimizer state, and its progress; or
+    its error. Warns as a fit of its own would."""
     if m.error is not None:
         return m.error
     net, est, progress = m.net, m.estimator, m.progress
@@ -484,12 +519,12 @@ def _finish(m: _Member, i: int, adam: _Adam):
     net.set_params(lr=est.learning_rate_init)
     net.initialize_optimizer()
     optimizer = net.optimizer_
-    steps = adam.step_counts()
+    state = m.optimizer_state
     for name, p in named.items():
         optimizer.state[p] = {
-            "step": torch.tensor(steps[i], device=p.device),
-            "exp_avg": adam.state(name)["exp_avg"][i].clone(),
-            "exp_avg_sq": adam.state(name)["exp_avg_sq"][i].clone(),
+            "step": torch.tensor(float(state["step"]), device=p.device),
+            "exp_avg": state["exp_avg"][name],
+            "exp_avg_sq": state["exp_avg_sq"][name],
         }
     for group in optimizer.param_groups:
         group["lr"] = _rate(m) if m.schedule is None else m.schedule(max(m.steps - 1, 0))
@@ -564,11 +599,13 @@ def train_ensemble(estimator, plan):
 
 def fit_members(estimators, data) -> list:
     """Fit each of ``estimators`` on its ``(X, y, sample_weight)`` of ``data``, as its ``fit``
-    would, all in one pass (:func:`batchable` must accept them). Returns, for each, the fitted
-    estimator, or the exception its own fit would have raised (it is then left as it was)."""
+    would, in as few passes as their networks' shapes allow (:func:`batchable` must accept
+    them; fits whose data give other input or output widths, such as a fold missing a class,
+    train in a pass of their own). Returns, for each, the fitted estimator, or the exception its
+    own fit would have raised (it is then left as it was)."""
     results: list = [None] * len(estimators)
     before = [dict(vars(e)) for e in estimators]
-    fits, where = [], []
+    passes: dict = {}
     for i, (estimator, (X, y, sample_weight)) in enumerate(zip(estimators, data)):
         try:
             plan = estimator._plan(X, y, False, None, sample_weight)
@@ -577,20 +614,93 @@ def fit_members(estimators, data) -> list:
             vars(estimator).update(before[i])
             results[i] = error
             continue
-        fits.append((estimator, plan, fit_seed(estimator.random_state)))
-        where.append(i)
-    trained = train_members(fits) if fits else []
-    for i, (estimator, plan, _), outcome in zip(where, fits, trained):
-        if isinstance(outcome, BaseException):
-            vars(estimator).clear()
-            vars(estimator).update(before[i])
-            results[i] = outcome
+        key = (tuple(plan.X.shape[1:]), plan.n_outputs, str(plan.device), plan.penalty.scale > 0)
+        passes.setdefault(key, []).append((i, estimator, plan))
+    for group in passes.values():
+        fits = [(estimator, plan, fit_seed(estimator.random_state)) for _, estimator, plan in group]
+        for (i, estimator, plan), outcome in zip(group, train_members(fits)):
+            if isinstance(outcome, BaseException):
+                vars(estimator).clear()
+                vars(estimator).update(before[i])
+                results[i] = outcome
+                continue
+            net, progress = outcome
+            estimator._publish(net, progress, {
+                **plan.target_attrs,
+                "_input_shape": tuple(plan.X.shape[1:]),
+                "_fitted_architecture": plan.architecture,
+            })  # fmt: skip
+            results[i] = estimator
+    return results
+
+
+# -- searches ------------------------------------------------------------------------------------
+def _split_pipeline(estimator, X, y, fit_params):
+    """``(final, X, fit_params)``: the estimator that trains on ``X`` (a ``Pipeline``'s last
+    step, its earlier steps fitted here and ``X`` transformed by them) and its fit parameters;
+    None when some fit parameter is for an earlier step."""
+    if not isinstance(estimator, Pipeline):
+        return estimator, X, fit_params
+    name = estimator.steps[-1][0]
+    prefix = f"{name}__"
+    if any(not key.startswith(prefix) for key in fit_params):
+        return None
+    if len(estimator.steps) > 1:
+        X = estimator[:-1].fit_transform(X, y)
+    return estimator.steps[-1][1], X, {k[len(prefix) :]: v for k, v in fit_params.items()}
+
+
+def _fit_one(estimator, X, y, fit_params):
+    try:
+        return estimator.fit(X, y, **fit_params)
+    except Exception as error:
+        return error
+
+
+def _fit_pass(finals, data):
+    return fit_members(finals, data)
+
+
+def fit_all(jobs, n_jobs=None) -> list:
+    """Fit each ``(estimator, X, y, fit_params)`` of ``jobs`` as ``estimator.fit(X, y,
+    **fit_params)`` would; the fits that :func:`batchable` accepts together (one network and
+    training recipe, differing in ``alpha``, ``epsilon``, seed, data and sample weights: a
+    search's candidates and folds) train in one pass, the others one by one. A ``Pipeline``'s
+    earlier steps are fitted first, and its last step joins a pass. Returns, in order, each
+    fitted estimator or the exception its fit raised. ``n_jobs``: passes and fits run in
+    parallel (joblib)."""
+    groups: list[list[int]] = []
+    finals: dict[int, tuple] = {}
+    for i, (estimator, X, y, fit_params) in enumerate(jobs):
+        split = _split_pipeline(estimator, X, y, fit_params)
+        if split is None or set(split[2]) - {"sample_weight"}:
+            groups.append([i])
             continue
-        net, progress = outcome
-        estimator._publish(net, progress, {
-            **plan.target_attrs,
-            "_input_shape": tuple(plan.X.shape[1:]),
-            "_fitted_architecture": plan.architecture,
-        })  # fmt: skip
-        results[i] = estimator
+        finals[i] = split
+        for group in groups:
+            if group[0] in finals and batchable([finals[group[0]][0], split[0]]) is None:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    tasks = []
+    for group in groups:
+        if len(group) > 1:
+            data = [(finals[i][1], jobs[i][2], finals[i][2].get("sample_weight")) for i in group]
+            tasks.append(delayed(_fit_pass)([finals[i][0] for i in group], data))
+        else:
+            tasks.append(delayed(_fit_one)(*jobs[group[0]]))
+    outcomes = Parallel(n_jobs=n_jobs)(tasks)
+    results: list = [None] * len(jobs)
+    for group, outcome in zip(groups, outcomes):
+        if len(group) == 1:
+            results[group[0]] = outcome
+            continue
+        for i, fitted in zip(group, outcome):
+            estimator = jobs[i][0]
+            if isinstance(fitted, BaseException) or not isinstance(estimator, Pipeline):
+                results[i] = fitted
+                continue
+            estimator.steps[-1] = (estimator.steps[-1][0], fitted)  # back from a worker
+            results[i] = estimator
     return results
