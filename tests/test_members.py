@@ -173,3 +173,87 @@ def test_ensemble_refuses_to_continue_before_training(classes, how):
 def test_n_members_is_checked(classes):
     with pytest.raises(ValueError, match="n_members"):
         RegularizedMLPClassifier(n_members=0).fit(*classes)
+
+
+# -- searches -------------------------------------------------------------------------------------
+def _count_passes(monkeypatch):
+    from sklearn_regpen import _members
+
+    passes = []
+    train = _members.train_members
+
+    def counting(fits):
+        passes.append(len(fits))
+        return train(fits)
+
+    monkeypatch.setattr(_members, "train_members", counting)
+    return passes
+
+
+def test_search_trains_each_penalty_s_candidates_and_folds_in_one_pass(classes, monkeypatch):
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_regpen.search import EnsembleSearchCV
+
+    X, y = classes
+    passes = _count_passes(monkeypatch)
+    pipe = make_pipeline(StandardScaler(), RegularizedMLPClassifier((6,), max_iter=4,
+                                                                    random_state=0))  # fmt: skip
+    grid = [{"regularizedmlpclassifier__penalty": ["l2"],
+             "regularizedmlpclassifier__alpha": [1e-4, 1e-2]},
+            {"regularizedmlpclassifier__penalty": ["c2c"],
+             "regularizedmlpclassifier__alpha": [10.0],
+             "regularizedmlpclassifier__epsilon": [0.1, 0.3]}]  # fmt: skip
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = EnsembleSearchCV(pipe, grid, cv=folds).fit(X, y)
+        assert sorted(passes) == [6, 6]  # 2 candidates x 3 folds, per penalty
+        # each fold model is its own fit: the pipeline refitted by cross_val_predict
+        for params, oof in zip(search.candidate_params_, search.oof_predictions_):
+            own = cross_val_predict(clone(pipe).set_params(**params), X, y, cv=folds,
+                                    method="predict_proba")  # fmt: skip
+            np.testing.assert_allclose(oof, own, rtol=1e-4, atol=1e-6)
+
+
+def test_search_falls_back_to_separate_fits_or_one_pass_per_architecture(classes, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from sklearn_regpen.search import TopCandidatesSearchCV
+
+    X, y = classes
+    passes = _count_passes(monkeypatch)
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    grid = {"C": [0.01, 1.0]}
+    ours = TopCandidatesSearchCV(LogisticRegression(), grid, top_k=1, cv=folds).fit(X, y)
+    theirs = GridSearchCV(LogisticRegression(), grid, cv=folds).fit(X, y)
+    for key in ["mean_test_score", "std_test_score", "rank_test_score", "split0_test_score"]:
+        np.testing.assert_allclose(ours.cv_results_[key], theirs.cv_results_[key], err_msg=key)
+    np.testing.assert_array_equal(ours.cv_results_["param_C"], theirs.cv_results_["param_C"])
+    assert passes == []
+    # networks of different architectures: one pass each, for its folds
+    net = RegularizedMLPClassifier(max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        TopCandidatesSearchCV(net, {"hidden_layer_sizes": [(4,), (5,)]}, top_k=1,
+                              cv=folds).fit(X, y)  # fmt: skip
+    assert passes == [3, 3]
+
+
+def test_a_failed_fit_scores_nan_with_a_warning(classes):
+    from sklearn.exceptions import FitFailedWarning
+
+    from sklearn_regpen.search import TopCandidatesSearchCV
+
+    X, y = classes
+    net = RegularizedMLPClassifier((6,), max_iter=2, random_state=0)
+    with pytest.warns(FitFailedWarning, match="3 of the 6 fits failed"):
+        search = TopCandidatesSearchCV(net, {"alpha": [1e-4, -1.0]}, top_k=1).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"][0])
+    assert np.isnan(search.cv_results_["mean_test_score"][1])
+    assert search.best_params_ == {"alpha": 1e-4}
+    with pytest.raises(ValueError, match="All the 3 fits failed"):
+        TopCandidatesSearchCV(net, {"alpha": [-1.0]}, top_k=1).fit(X, y)
