@@ -331,6 +331,35 @@ class _Stack:
                     n_max),  # fmt: skip
         )
         self.decaying = bool(self.decay.any())
+        # each member's weights of its best epoch so far, updated in place (no copy per member)
+        self.best = {n: p.detach().clone() for n, p in self.params.items()}
+        # where each member's rows go in an epoch's batches: fixed while the stack lives
+        self.n_steps = max(m.batches for m in members)
+        self.width = max(m.batch_size for m in members)
+        self.slots = [(torch.arange(m.n, device=device) // m.batch_size) * self.width
+                      + torch.arange(m.n, device=device) % m.batch_size
+                      for m in members]  # fmt: skip
+        real = torch.zeros(len(members), self.n_steps * self.width, device=device)
+        taken = np.zeros((self.n_steps, len(members)), dtype=np.int64)
+        for i, m in enumerate(members):
+            real[i, self.slots[i]] = 1.0
+            taken[: m.batches, i] = m.batch_size
+            taken[m.batches - 1, i] = m.n - (m.batches - 1) * m.batch_size
+        self.real = real.view(len(members), self.n_steps, self.width).transpose(0, 1)
+        self.taken = taken.tolist()  # each step's real rows per member
+        self.taken_rows = torch.as_tensor(taken, dtype=torch.float64, device=device)
+        self.active = [None if row.all() else torch.as_tensor(row > 0, device=device)
+                       for row in taken]  # fmt: skip
+        self.sizes = torch.tensor([m.n for m in members], dtype=torch.float64, device=device)
+
+    def keep(self, better: list[bool]) -> None:
+        """Keep the current weights of the members whose epoch was their best so far."""
+        if not any(better):
+            return
+        chosen = torch.tensor(better, device=self.real.device)
+        with torch.no_grad():
+            for name, p in self.params.items():
+                self.best[name][chosen] = p.detach()[chosen]
 
     def step(self, x, y, w, rows):
         """Each member's objective on its block of ``(x, y, w)``, and their gradients."""
@@ -370,17 +399,19 @@ def train_members(fits) -> list:
     penalty.alpha = 1.0 if alphas[0] > 0 else 0.0
     threads = _threads(first.estimator.n_threads, modules[0], first.x[:1], first.batch_size,
                        3 * k)  # fmt: skip
-    training, states = members, None
+    training, states, best = members, None, None
     with _torch_threads(threads):
         epoch = 0
         while training:
             stack = _Stack(training, params, states, modules[0], penalty)
+            if best is not None:
+                stack.best = best
             while not any(m.done for m in training):
                 epoch += 1
                 started = time.perf_counter()
                 losses = _epoch(stack)
-                for i, m in enumerate(training):
-                    _after_epoch(m, i, losses[i], stack.params, modules[0])
+                stack.keep([_after_epoch(m, i, losses[i], stack.params, modules[0])
+                            for i, m in enumerate(training)])  # fmt: skip
                 if first.estimator.verbose:
                     took = time.perf_counter() - started
                     print(f"Iteration {epoch}, mean loss of {len(training)} members = "
@@ -388,8 +419,10 @@ def train_members(fits) -> list:
             for i, m in enumerate(training):
                 if m.done:
                     m.optimizer_state = stack.adam.member_state(i)
+                    m.kept = {n: b[i].clone() for n, b in stack.best.items()}
             going = [i for i, m in enumerate(training) if not m.done]
             params = {n: p.detach()[going] for n, p in stack.params.items()}
+            best = {n: b[going] for n, b in stack.best.items()}
             states = [stack.adam.member_state(i) for i in going]
             training = [training[i] for i in going]
     return [_finish(m) for m in members]
@@ -401,32 +434,20 @@ def _epoch(stack: _Stack):
     X, Y, W = stack.data
     k = len(members)
     device = X.device
-    n_steps = max(m.batches for m in members)
-    width = max(m.batch_size for m in members)
-    # where each member's batches lie: step s, slot j holds row order[s * batch_size + j]
+    n_steps, width, taken = stack.n_steps, stack.width, stack.taken
+    # each member's rows in a random order, laid out in its batches (see _Stack)
     layout = torch.zeros(k, n_steps * width, dtype=torch.long, device=device)
-    real = torch.zeros(k, n_steps * width, device=device)
-    taken = np.zeros((n_steps, k), dtype=np.int64)
     for i, m in enumerate(members):
-        order = torch.randperm(m.n, generator=m.generator, device=device)
-        position = torch.arange(m.n, device=device)
-        slots = (position // m.batch_size) * width + position % m.batch_size
-        layout[i, slots] = order
-        real[i, slots] = 1.0
-        taken[: m.batches, i] = m.batch_size
-        taken[m.batches - 1, i] = m.n - (m.batches - 1) * m.batch_size
+        layout[i, stack.slots[i]] = torch.randperm(m.n, generator=m.generator, device=device)
     layout = layout.view(k, n_steps, width).transpose(0, 1)  # step-major: contiguous batches
-    real = real.view(k, n_steps, width).transpose(0, 1)
     members_index = torch.arange(k, device=device).reshape(1, k, 1)
     xs, ys = X[members_index, layout], Y[members_index, layout]
-    ws = W[members_index, layout] * real
+    ws = W[members_index, layout] * stack.real
     totals = torch.zeros(k, dtype=torch.float64, device=device)
     scheduled = any(m.schedule is not None for m in members)
     lr = [_rate(m) for m in members]
     for s in range(n_steps):
-        rows = taken[s].tolist()
-        active = None if taken[s].all() else torch.as_tensor(taken[s] > 0, device=device)
-        w = ws[s]
+        rows, active, w = taken[s], stack.active[s], ws[s]
         grads, loss = stack.step(xs[s], ys[s], w, rows)
         if stack.decaying:
             rate = decay / w.sum(dim=1).clamp_min(torch.finfo(w.dtype).tiny)
@@ -441,12 +462,14 @@ def _epoch(stack: _Stack):
         if scheduled and s:
             lr = [_rate(m) for m in members]
         adam.update(grads, lr, active)
-        for i, m in enumerate(members):
-            if rows[i]:
-                m.steps += 1
-        totals += loss.double() * torch.as_tensor(taken[s], device=device)
-    sizes = torch.tensor([m.n for m in members], dtype=torch.float64, device=device)
-    return (totals / sizes).tolist()  # the epoch's one host sync
+        if scheduled:  # each member's step count sets its next rate
+            for i, m in enumerate(members):
+                m.steps += rows[i] > 0
+        totals += loss.double() * stack.taken_rows[s]
+    if not scheduled:
+        for m in members:
+            m.steps += m.batches
+    return (totals / stack.sizes).tolist()  # the epoch's one host sync
 
 
 def _rate(member: _Member) -> float:
@@ -466,8 +489,9 @@ def _outputs(module: nn.Module, params, i, x) -> np.ndarray:
     return torch.cat(chunks).cpu().numpy().astype(np.float64)
 
 
-def _after_epoch(m: _Member, i: int, loss: float, params, module) -> None:
-    """The stopping rule of ``_loop.run_epochs``, for member ``i`` after one epoch."""
+def _after_epoch(m: _Member, i: int, loss: float, params, module) -> bool:
+    """The stopping rule of ``_loop.run_epochs``, for member ``i`` after one epoch; whether the
+    epoch is its best so far (whose weights the caller keeps)."""
     est, progress = m.estimator, m.progress
     if not math.isfinite(loss):
         m.error = TrainingDivergedError(
@@ -476,7 +500,7 @@ def _after_epoch(m: _Member, i: int, loss: float, params, module) -> None:
             "learning_rate_init, or scale the inputs (StandardScaler)."
         )
         m.done = True
-        return
+        return False
     progress.loss_curve.append(loss)
     tol = est.tol
     if m.valid is not None:
@@ -492,7 +516,6 @@ def _after_epoch(m: _Member, i: int, loss: float, params, module) -> None:
         better = loss < m.best
     if better:
         m.best = score if m.valid is not None else loss
-        m.kept = {n: p[i].detach().clone() for n, p in params.items()}
         progress.kept_epoch = progress.n_iter
     progress.stall = 0 if improved else progress.stall + 1
     n_iter_no_change = None if m.decaying else est.n_iter_no_change
@@ -505,6 +528,7 @@ def _after_epoch(m: _Member, i: int, loss: float, params, module) -> None:
             m.done = True
     if progress.n_iter >= est.max_iter:
         m.done = True
+    return better
 
 
 def _finish(m: _Member):
