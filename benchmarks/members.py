@@ -166,9 +166,22 @@ def _per_epoch(row: dict) -> float:
     return (row["cpu_pass"] / member_epochs) / (row["cpu_one"] / row["epochs_one"])
 
 
+def _versions() -> str:
+    import platform
+
+    import sklearn
+    import torch
+
+    return (f"Python {platform.python_version()}, torch {torch.__version__}, scikit-learn "
+            f"{sklearn.__version__}, {platform.machine()}")  # fmt: skip
+
+
 def report(rows: list[dict], steps: dict, max_iter: int, search: dict | None = None) -> str:
     lines = [
         "# Eight networks in one vectorized pass",
+        "",
+        f"Command: `.ci/env python -m benchmarks.members`. {_versions()}. Seeds: the split's 0, "
+        "the single network's `random_state=0`, the members' drawn from `random_state=0`.",
         "",
         "`python -m benchmarks.members`: `RegularizedMLPClassifier` with its defaults (100 ReLU "
         f"units, Adam, batches of 200, at most {max_iter} epochs, stopping after 10 epochs "
