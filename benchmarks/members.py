@@ -249,6 +249,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two small tables, 30 epochs")
     parser.add_argument("--penalties", default=",".join(PENALTIES))
+    parser.add_argument("--tables", default=",".join(TABLES))
+    parser.add_argument("--skip", default="", help="table/penalty pairs to leave out, a,b")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     import torch
@@ -256,7 +258,8 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
-    tables = QUICK_TABLES if args.quick else TABLES
+    tables = QUICK_TABLES if args.quick else args.tables.split(",")
+    skip = set(filter(None, args.skip.split(",")))
     max_iter = 30 if args.quick else 200
     cache = CACHE if args.out == RESULTS else args.out.with_suffix(".json")
     done = json.loads(cache.read_text()) if cache.is_file() else {}
@@ -266,6 +269,8 @@ def main(argv=None):
         measure(QUICK_TABLES[0], "l2", 2)  # warm-up: torch's first calls are slow
         for table in tables:
             for penalty in args.penalties.split(","):
+                if f"{table}/{penalty}" in skip:
+                    continue
                 key = f"{table}/{penalty}/{max_iter}"
                 if key not in done:
                     done[key] = measure(table, penalty, max_iter)
