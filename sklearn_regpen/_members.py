@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 import warnings
 
@@ -531,6 +532,16 @@ def _after_epoch(m: _Member, i: int, loss: float, params, module) -> bool:
     return better
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` that attributes a warning of the calling function to the first frame
+    outside this package (the user's ``fit``, or the search's machinery), as the estimators'
+    own warnings are."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("sklearn_regpen"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _finish(m: _Member):
     """The member's net with its best weights and last optimizer state, and its progress; or
     its error. Warns as a fit of its own would."""
@@ -563,12 +574,12 @@ def _finish(m: _Member):
             f"Maximum iterations ({est.max_iter}) reached and the optimization hasn't "
             "converged yet.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=_caller_level(),
         )
     climb = loss_climb(progress.loss_curve, 1)
     if climb is not None:
         warnings.warn(climb_message(climb, m.describe, progress.kept_epoch),
-                      TrainingLossClimbWarning, stacklevel=4)  # fmt: skip
+                      TrainingLossClimbWarning, stacklevel=_caller_level())  # fmt: skip
     return net, progress
 
 

@@ -636,6 +636,10 @@ class _RegularizedEstimator(BaseEstimator):
     def _train(self, plan: _Plan):
         """Train a new network, or a copy of the fitted one; return ``(net, progress,
         interrupted)``. The estimator itself is not touched."""
+        if getattr(self, "n_members", 1) != 1:  # the MLP's ensembles, in one pass
+            from ._members import train_ensemble
+
+            return (*train_ensemble(self, plan), False)
         progress = copy.deepcopy(self._progress) if plan.continuing else Progress()
         start = progress.n_iter
         # a different stream for each continuation, so noise and batch order never repeat
@@ -814,13 +818,6 @@ class _RegularizedMLP(_RegularizedEstimator):
     def _check_architecture(self) -> dict:
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
                 "activation": self.activation, "n_members": self.n_members}  # fmt: skip
-
-    def _train(self, plan: _Plan):
-        if self.n_members == 1:
-            return super()._train(plan)
-        from ._members import train_ensemble  # many members in one vectorized pass
-
-        return (*train_ensemble(self, plan), False)
 
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_regpen import RegularizedMLPClassifier, RegularizedMLPRegressor
 from sklearn_regpen._loop import TrainingDivergedError
@@ -257,3 +258,11 @@ def test_a_failed_fit_scores_nan_with_a_warning(classes):
     assert search.best_params_ == {"alpha": 1e-4}
     with pytest.raises(ValueError, match="All the 3 fits failed"):
         TopCandidatesSearchCV(net, {"alpha": [-1.0]}, top_k=1).fit(X, y)
+
+
+@pytest.mark.parametrize("n_members", [1, 2])
+def test_warnings_name_the_caller_not_the_package(classes, n_members):
+    X, y = classes
+    with pytest.warns(ConvergenceWarning) as caught:
+        RegularizedMLPClassifier((6,), n_members=n_members, max_iter=1, random_state=0).fit(X, y)
+    assert {record.filename for record in caught} == {__file__}
