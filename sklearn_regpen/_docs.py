@@ -33,12 +33,15 @@ ESTIMATOR_DOC = """{summary}
         Networks trained together, in one vectorized pass (their weights stacked, each layer one
         batched matrix product), each with its own seed: its own initialization, batch order and
         penalty draws. The model averages their class probabilities (classifier) or their
-        predictions (regressor). Each member is, to float tolerance, the network that
-        ``n_members=1`` would fit with ``random_state`` set to the ``i``-th integer that
-        ``numpy.random.RandomState(random_state)`` draws below ``2**31 - 1``, and stops at its
-        own epoch with its own best weights; ``loss_curve_`` is then the members' mean loss at
-        each epoch (of those still training), and ``n_iter_`` the longest member's epochs.
-        ``warm_start`` and ``partial_fit`` do not continue an ensemble.
+        predictions (regressor). Member ``i`` trains step for step as the network that
+        ``n_members=1`` fits with ``random_state`` set to the ``i``-th integer that
+        ``numpy.random.RandomState(random_state)`` draws below ``2**31 - 1`` (the same
+        initialization, batches and draws, equal to float rounding over the first epochs; the
+        batched arithmetic rounds differently, and over hundreds of epochs the two drift apart
+        as any two differently rounded trainings do), and stops at its own epoch with its own
+        best weights. ``loss_curve_`` is then the members' mean loss at each epoch (of those
+        still training), and ``n_iter_`` the longest member's epochs. ``warm_start`` and
+        ``partial_fit`` do not continue an ensemble.
     penalty : str, default="l2"
         The regularizer. ``alpha`` is its strength (the batch mean of the per-sample term is
         multiplied by ``alpha``) and ``epsilon`` its noise standard deviation or radius, for those

@@ -12,7 +12,8 @@ candidate often keeps a worse one than the default. Two ways around it live here
 
 Both fit their candidates on their folds through ``_members.fit_all``: the candidate-fold fits of
 one network that differ only in ``alpha``, ``epsilon``, seed and fold train in one vectorized
-pass, each equal to its own fit to float tolerance; the others are fitted one by one.
+pass, each training as its own fit would (up to float rounding); the others are fitted one by
+one.
 """
 
 from __future__ import annotations

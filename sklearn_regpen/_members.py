@@ -11,14 +11,18 @@ objective (``_objective.Objective``) weighs each block with its member's sample 
 tensors. ``benchmarks/members.py`` measured this at about a tenth of the time per step of
 ``torch.func.vmap`` over ``functional_call``, the recipe of PyTorch's model-ensembling tutorial.
 
-Member ``i`` is the fit ``estimator.fit(X_i, y_i, sample_weight_i)`` would run on its own, to
-float tolerance, because everything random in a fit is drawn from the member's own generator in
+Member ``i`` runs the training ``estimator.fit(X_i, y_i, sample_weight_i)`` would run on its own,
+step for step, because everything random in a fit is drawn from the member's own generator in
 the same order: the network's initialization (built under the member's seed, as a fit of its own
 builds it), the batch order of each epoch (``torch.randperm``), and the penalty's draws
 (``_random.py``). Members whose data differ in length train on blocks padded to the longest
 with rows of weight 0; a member with no rows left in an epoch neither steps nor draws. Each member
 keeps its own stopping rule, learning-rate schedule, best-epoch weights and divergence check, as
-``_loop.run_epochs`` does for one fit; a member that stops leaves the pass.
+``_loop.run_epochs`` does for one fit; a member that stops leaves the pass. The two agree to
+float rounding over the first epochs (``tests/test_members.py``, every penalty); batched matrix
+products and reductions round differently from a fit's own, and over hundreds of epochs the
+difference grows as between any two differently rounded trainings
+(``benchmarks/results/members.md``).
 
 What is not batched (``warm_start`` or ``partial_fit`` continuing a fit, another optimizer than
 Adam, networks other than the MLP estimators', fits whose penalties or recipes differ) is refused
