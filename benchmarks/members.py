@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -176,11 +177,13 @@ def _versions() -> str:
             f"{sklearn.__version__}, {platform.machine()}")  # fmt: skip
 
 
-def report(rows: list[dict], steps: dict, max_iter: int, search: dict | None = None) -> str:
+def report(rows: list[dict], steps: dict, max_iter: int, search: dict | None = None,
+           command: str = "") -> str:  # fmt: skip
     lines = [
         "# Eight networks in one vectorized pass",
         "",
-        f"Command: `.ci/env python -m benchmarks.members`. {_versions()}. Seeds: the split's 0, "
+        f"Command: `.ci/env python -m benchmarks.members{command}`. {_versions()}. Seeds: the "
+        "split's 0, "
         "the single network's `random_state=0`, the members' drawn from `random_state=0`.",
         "",
         "`python -m benchmarks.members`: `RegularizedMLPClassifier` with its defaults (100 ReLU "
@@ -288,7 +291,7 @@ def main(argv=None):
             done[key] = measure_search(SEARCH_TABLE, max_iter)
             cache.write_text(json.dumps(done, indent=1))
         search = done.get(key)
-    text = report(rows, steps, max_iter, search)
+    text = report(rows, steps, max_iter, search, "".join(f" {a}" for a in argv or sys.argv[1:]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

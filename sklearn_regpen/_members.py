@@ -8,7 +8,7 @@ a batch of ``k`` blocks of rows, one block per member. The penalty runs once on 
 output row depends on its own input row only, so the per-row terms are each member's), the
 objective (``_objective.Objective``) weighs each block with its member's sample weights and
 ``alpha``, plain autograd gives every member's gradient at once, and Adam steps the stacked
-tensors. ``benchmarks/members.py`` measured this at about a tenth of the time per step of
+tensors. ``benchmarks/members.py`` measured this at half the time per step, or less, of
 ``torch.func.vmap`` over ``functional_call``, the recipe of PyTorch's model-ensembling tutorial.
 
 Member ``i`` runs the training ``estimator.fit(X_i, y_i, sample_weight_i)`` would run on its own,
