@@ -24,6 +24,8 @@ from contextlib import contextmanager
 import torch
 from torch.func import jvp, vjp, vmap
 
+from . import _random
+
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -293,7 +295,7 @@ def jacobian_forms(
             block = _basis(rows, n_rows, z, (rows,)) if c is None else c.transpose(0, 1)
             scale = 1.0
         else:
-            v = torch.randn(n_projections, n_rows, rows, dtype=z.dtype, device=z.device)
+            v = _random.randn(n_projections, n_rows, rows, like=z, batch_dim=1)
             v = unit_rows(v, 2)
             # the cotangent of direction v is C^T v
             block = v if c is None else torch.einsum("brk,jbr->jbk", c, v)
@@ -343,8 +345,8 @@ def power_iteration(
     is then ``xi^2 A d`` up to ``O(xi^3)``: each iteration is one step of power iteration on
     ``A``, with a finite difference of step ``xi`` in place of the matrix-vector product (Miyato
     et al. 2016, the VAT direction).
-    The start is a random direction (torch's global generator); the result is detached: no
-    gradient flows through the search, as in VAT.
+    The start is a random direction (torch's global generator, or a member's own: see
+    ``_random.py``); the result is detached: no gradient flows through the search, as in VAT.
 
     Parameters
     ----------
@@ -373,7 +375,7 @@ def power_iteration(
     >>> d.abs().round(decimals=4)
     tensor([[0., 1.]])
     """
-    direction = unit_rows(torch.randn_like(x))
+    direction = unit_rows(_random.randn_like(x))
     for _ in range(n_iterations):
         step = (xi * direction).requires_grad_(True)
         with torch.enable_grad():

@@ -4,11 +4,16 @@ A 3-fold score ranks near-equal candidates by noise, so a search that keeps only
 candidate often keeps a worse one than the default. Two ways around it live here, on one base
 (:class:`_WeightedAverage`: members, weights, averaged probabilities or predictions):
 
-- :class:`TopCandidatesSearchCV`: ``GridSearchCV``'s scores, the ``top_k`` best refitted on all
+- :class:`TopCandidatesSearchCV`: a grid search's scores, the ``top_k`` best refitted on all
   rows and averaged;
 - :class:`EnsembleSearchCV`: every candidate fitted on every fold, a greedy ensemble chosen on the
   out-of-fold predictions (Caruana et al., 2004), and the chosen candidates' fold models kept as
   the ensemble (bagging, as AutoGluon does), so no refit is needed.
+
+Both fit their candidates on their folds through ``_members.fit_all``: the candidate-fold fits of
+one network that differ only in ``alpha``, ``epsilon``, seed and fold train in one vectorized
+pass, each training as its own fit would (up to float rounding); the others are fitted one by
+one.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
+from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import accuracy_score, check_scoring, r2_score
-from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold, check_cv
+from sklearn.model_selection import KFold, ParameterGrid, StratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.validation import check_is_fitted
+
+from ._members import fit_all
 
 
 class _WeightedAverage(MetaEstimatorMixin, BaseEstimator):
@@ -91,8 +98,9 @@ def _aligned_proba(estimator, X, classes):
 class TopCandidatesSearchCV(_WeightedAverage):
     """A grid search that keeps its ``top_k`` best candidates and averages them.
 
-    ``GridSearchCV`` (with ``refit=False``) scores every candidate of ``param_grid`` by
-    cross-validation; the ``top_k`` best (by mean score, the first of equals first) are then
+    Every candidate of ``param_grid`` is scored by cross-validation, as ``GridSearchCV`` scores
+    it (in one vectorized pass for the fits that differ only in ``alpha``, ``epsilon`` and
+    fold); the ``top_k`` best (by mean score, the first of equals first) are then
     refitted on all of ``X`` and ``y``, and the model averages their class probabilities
     (classifier) or predictions (regressor). Averaging the top candidates spends ``top_k - 1``
     more fits than a plain search, and makes the result depend less on which of several
@@ -106,16 +114,20 @@ class TopCandidatesSearchCV(_WeightedAverage):
         As for ``GridSearchCV``.
     top_k : int, default=3
         How many of the best candidates to refit and average; 1 is a plain grid search.
-    cv, scoring, n_jobs : as for ``GridSearchCV``
+    cv, scoring : as for ``GridSearchCV``
         ``cv=None`` means 3 folds, stratified and shuffled with ``random_state`` for a
         classifier.
+    n_jobs : int or None, default=None
+        Passes and separate fits run in parallel (joblib).
     random_state : int, default=0
         Seeds the shuffling of the default folds.
 
     Attributes
     ----------
     cv_results_ : dict
-        The grid search's ``cv_results_``.
+        ``GridSearchCV``'s keys for the scores: ``params``, ``param_<name>``,
+        ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score``. A fit that fails scores nan, with a ``FitFailedWarning``.
     top_params_ : list of dict
         Parameters of the averaged candidates, best first: the ``top_k`` best with a score
         (candidates scored NaN, and those whose refit failed, are passed over).
@@ -155,11 +167,33 @@ class TopCandidatesSearchCV(_WeightedAverage):
         self._check_params()
         if not (isinstance(self.top_k, Integral) and self.top_k >= 1):
             raise ValueError(f"top_k must be a positive int, got {self.top_k!r}")
-        search = GridSearchCV(self.estimator, self.param_grid, cv=self._folds(y),
-                              scoring=self.scoring, n_jobs=self.n_jobs, refit=False,
-                              error_score=np.nan)
-        search.fit(X, y, groups=groups, **fit_params)
-        scores = search.cv_results_["mean_test_score"]
+        candidates = list(ParameterGrid(self.param_grid))
+        splits = list(self._folds(y).split(X, y, groups))
+        scorer = check_scoring(self.estimator, scoring=self.scoring)
+        models = fit_all(_fold_jobs(self.estimator, X, y, fit_params, candidates, splits),
+                         self.n_jobs)  # fmt: skip
+        if all(isinstance(model, BaseException) for model in models):
+            raise ValueError(f"All the {len(models)} fits failed; the first raised: "
+                             f"{type(models[0]).__name__}: {models[0]}") from models[0]  # fmt: skip
+        n_folds = len(splits)
+        split_scores = np.full((len(candidates), n_folds), np.nan)
+        for j, model in enumerate(models):
+            candidate, fold = divmod(j, n_folds)
+            if not isinstance(model, BaseException):
+                test = splits[fold][1]
+                split_scores[candidate, fold] = scorer(
+                    model, _safe_indexing(X, test), _safe_indexing(y, test)
+                )
+        for c, params in enumerate(candidates):
+            errors = [(k, m) for k, m in enumerate(models[c * n_folds : (c + 1) * n_folds])
+                      if isinstance(m, BaseException)]  # fmt: skip
+            if errors:
+                folds = ", ".join(str(k) for k, _ in errors)
+                first = errors[0][1]
+                _warn_failed(f"The fit of candidate {params!r} on fold(s) {folds} of {n_folds}",
+                             f"{type(first).__name__}: {first}")  # fmt: skip
+        results = _cv_results(candidates, split_scores)
+        scores = results["mean_test_score"]
         ranked = [int(i) for i in np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
                   if np.isfinite(scores[i])]  # fmt: skip
         if not ranked:
@@ -168,7 +202,7 @@ class TopCandidatesSearchCV(_WeightedAverage):
         for i in ranked:
             if len(chosen) == self.top_k:
                 break
-            params = search.cv_results_["params"][i]
+            params = candidates[i]
             started = time.perf_counter()
             model, error = _try_fit(clone(self.estimator).set_params(**params), X, y, fit_params)
             if error is not None:
@@ -189,8 +223,8 @@ class TopCandidatesSearchCV(_WeightedAverage):
                 UserWarning,
                 stacklevel=2,
             )
-        self.cv_results_ = search.cv_results_
-        self.top_params_ = [search.cv_results_["params"][i] for i in chosen]
+        self.cv_results_ = results
+        self.top_params_ = [candidates[i] for i in chosen]
         self.best_params_ = self.top_params_[0]
         self.best_score_ = float(scores[chosen[0]])
         self.estimators_, self.refit_times_ = estimators, refit_times
@@ -333,21 +367,37 @@ def ensemble_weights(predictions, y, *, scoring=None, size=25, classes=None):
     return np.bincount(picks[:length], minlength=len(predictions)) / length
 
 
-def _fit_and_predict(estimator, X, y, train, test, fit_params, classes):
-    """Fit a clone on ``train``: ``(model, its class-aligned predictions for test, None)``, or
-    ``(None, None, error)`` when the fit fails (warned about by the caller: a joblib worker's
-    warnings do not reach the user)."""
-    params = {
-        key: _safe_indexing(value, train) if _per_row(value, len(y)) else value
-        for key, value in fit_params.items()
-    }
-    model, error = _try_fit(estimator, _safe_indexing(X, train), _safe_indexing(y, train), params)
-    if error is not None:
-        return None, None, error
-    X_test = _safe_indexing(X, test)
-    if classes is not None:
-        return model, _aligned_proba(model, X_test, classes), None
-    return model, np.asarray(model.predict(X_test), dtype=float), None
+def _fold_jobs(estimator, X, y, fit_params, candidates, splits) -> list:
+    """``(estimator, X, y, fit_params)`` of every candidate on every fold's training rows,
+    candidate-major, with the per-row fit parameters (``sample_weight``) cut to those rows."""
+    jobs = []
+    for params in candidates:
+        for train, _ in splits:
+            cut = {key: _safe_indexing(value, train) if _per_row(value, len(y)) else value
+                   for key, value in fit_params.items()}  # fmt: skip
+            jobs.append((clone(estimator).set_params(**params), _safe_indexing(X, train),
+                         _safe_indexing(y, train), cut))  # fmt: skip
+    return jobs
+
+
+def _cv_results(candidates, split_scores) -> dict:
+    """``GridSearchCV``'s ``cv_results_`` keys for scores: ``params``, ``param_<name>``,
+    ``split<i>_test_score``, ``mean_test_score``, ``std_test_score``, ``rank_test_score``."""
+    results: dict = {"params": candidates}
+    for name in sorted({key for params in candidates for key in params}):
+        column = np.ma.MaskedArray(np.empty(len(candidates), dtype=object), mask=True)
+        for i, params in enumerate(candidates):
+            if name in params:
+                column[i] = params[name]
+        results[f"param_{name}"] = column
+    for fold in range(split_scores.shape[1]):
+        results[f"split{fold}_test_score"] = split_scores[:, fold]
+    results["mean_test_score"] = split_scores.mean(axis=1)
+    results["std_test_score"] = split_scores.std(axis=1)
+    results["rank_test_score"] = rankdata(
+        -np.nan_to_num(results["mean_test_score"], nan=-np.inf), method="min"
+    ).astype(np.int32)
+    return results
 
 
 def _per_row(value, n) -> bool:
@@ -387,7 +437,8 @@ class EnsembleSearchCV(_WeightedAverage):
         chose better ensembles than accuracy on 14 KEEL tables (benchmarks, "Tabular"), and
         R^2 for a regressor.
     n_jobs : int or None, default=None
-        Candidate-fold fits run in parallel (joblib).
+        Passes of candidate-fold fits, and the fits that train alone, run in parallel
+        (joblib).
     random_state : int, default=0
         Seeds the shuffling of the default folds.
 
@@ -493,11 +544,17 @@ class EnsembleSearchCV(_WeightedAverage):
 
     def _fit_candidates(self, X, y, fit_params, candidates, splits, classes):
         """``(model, held-out predictions, error)`` for each candidate and fold,
-        candidate-major."""
-        return Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_and_predict)(
-                clone(self.estimator).set_params(**params), X, y, train, test, fit_params, classes
-            )
-            for params in candidates
-            for train, test in splits
-        )
+        candidate-major; a fit that failed gives ``(None, None, "Type: message")``."""
+        models = fit_all(_fold_jobs(self.estimator, X, y, fit_params, candidates, splits),
+                         self.n_jobs)  # fmt: skip
+        fits = []
+        for j, model in enumerate(models):
+            if isinstance(model, BaseException):
+                fits.append((None, None, f"{type(model).__name__}: {model}"))
+                continue
+            X_test = _safe_indexing(X, splits[j % len(splits)][1])
+            if classes is not None:
+                fits.append((model, _aligned_proba(model, X_test, classes), None))
+            else:
+                fits.append((model, np.asarray(model.predict(X_test), dtype=float), None))
+        return fits

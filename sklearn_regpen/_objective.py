@@ -69,9 +69,11 @@ def weight_sq_norm(module: nn.Module) -> torch.Tensor:
 
 
 def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``values`` over their last dimension, weighted by ``weights`` when given."""
     if weights is None:
-        return values.mean()
-    return (weights * values).sum() / weights.sum().clamp_min(torch.finfo(values.dtype).tiny)
+        return values.mean(-1)
+    tiny = torch.finfo(values.dtype).tiny
+    return (weights * values).sum(-1) / weights.sum(-1).clamp_min(tiny)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,12 @@ class Objective:
 
     def _parts(self, module, x, y, sample_weight):
         """Data loss plus term (differentiable), and the outputs."""
+        losses, rows, outputs = self.row_values(module, x, y)
+        return self.weigh(losses, rows, y, sample_weight, self.penalty.scale), outputs
+
+    def row_values(self, module, x, y):
+        """``(losses, rows, outputs)``: each row's data loss, each row's term (None where it is
+        identically zero), and the outputs the data loss was taken on."""
         penalty = self.penalty
         if self.check_labels:
             penalty.check_labels(y)
@@ -107,17 +115,22 @@ class Objective:
             outputs = term.outputs
         else:
             outputs = module(x) if clean is None else clean
-        losses = data_loss(penalty.task, outputs, y)
-        if penalty.task == "classification":
+        return data_loss(penalty.task, outputs, y), term.rows, outputs
+
+    def weigh(self, losses, rows, y, sample_weight, scale):
+        """The data loss plus ``scale`` times the term, from :meth:`row_values`, rows along the
+        last dimension (a leading one holds the members of a vectorized fit, ``_members.py``,
+        each with its own objective and ``scale``)."""
+        if self.penalty.task == "classification":
             labelled = (y >= 0).to(losses.dtype)
             weights = labelled if sample_weight is None else labelled * sample_weight
             # no labelled row: the data loss is 0, not 0 / 0
-            loss = (weights * losses).sum() / weights.sum().clamp_min(1e-30)
+            loss = (weights * losses).sum(-1) / weights.sum(-1).clamp_min(1e-30)
         else:
             loss = _weighted_mean(losses, sample_weight)
-        if term.rows is not None:
-            loss = loss + penalty.scale * _weighted_mean(term.rows, sample_weight)
-        return loss, outputs
+        if rows is not None:
+            loss = loss + scale * _weighted_mean(rows, sample_weight)
+        return loss
 
     def rate(self, x: torch.Tensor, sample_weight=None):
         """Coupled weight-decay rate of this batch: the gradient of the decay is ``rate * W``.

@@ -713,6 +713,10 @@ class _RegularizedEstimator(BaseEstimator):
     def _train(self, plan: _Plan):
         """Train a new network, or a copy of the fitted one; return ``(net, progress,
         interrupted)``. The estimator itself is not touched."""
+        if getattr(self, "n_members", 1) != 1:  # the MLP's ensembles, in one pass
+            from ._members import train_ensemble
+
+            return (*train_ensemble(self, plan), False)
         progress = copy.deepcopy(self._progress) if plan.continuing else Progress()
         start = progress.n_iter
         # a different stream for each continuation, so noise and batch order never repeat
@@ -905,11 +909,12 @@ class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
         "nesterovs_momentum": ["boolean"],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
         **_RegularizedEstimator._parameter_constraints,
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999,
+                 momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, n_members=1,
                  **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -919,6 +924,7 @@ class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
         self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1
         self.beta_2 = beta_2
+        self.n_members = n_members
 
     def _check_architecture(self) -> dict:
         if self.solver == "lbfgs":
@@ -930,7 +936,7 @@ class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
                 "compare different objectives. Use solver='adam' (the default) or 'sgd'"
             )
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
-                "activation": self.activation}  # fmt: skip
+                "activation": self.activation, "n_members": self.n_members}  # fmt: skip
 
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes

@@ -140,3 +140,16 @@ def test_mnist_studies_say_where_to_get_mnist(study, tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path)])
     assert f"no MNIST folder at {tmp_path / 'elsewhere'}" in capsys.readouterr().err
+
+
+def test_members_report_gives_the_ratios_it_promises():
+    from benchmarks import members
+
+    row = {"table": "wine", "rows": 160, "features": 13, "penalty": "l2", "epochs_one": 10,
+           "epochs_members": [10, 20], "cpu_one": 1.0, "cpu_pass": 4.5, "cpu_separate": 9.0,
+           "accuracy_one": 0.9, "accuracy_pass": 0.95, "pass_vs_separate": 1e-7}  # fmt: skip
+    steps = members.step_times(rounds=2)
+    assert steps["vmap"] > 0 and steps["stacked"] > 0
+    report = members.report([row], steps, max_iter=200)
+    # pass / one 4.5x; per epoch: (4.5 / 15 epochs) / (1.0 / 10 epochs) = 3x; separate / pass 2x
+    assert "| **4.50x** | 3.00x | 2.00x |" in report and "at most 200 epochs" in report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from .._autodiff import power_iteration
+from .._random import randn_like
 from ._base import Penalty, Term, check_positive_float, check_positive_int
 
 
@@ -31,7 +32,7 @@ class PerturbedOutputPenalty(Penalty):
 
     def perturbation(self, module, x: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         """The perturbation ``r`` added to ``x``: Gaussian noise of standard deviation epsilon."""
-        return self.epsilon * torch.randn_like(x)
+        return self.epsilon * randn_like(x)
 
     def term(self, module, x, y):
         clean = module(x)

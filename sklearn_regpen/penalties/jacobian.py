@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from .._autodiff import jacobian_forms, softmax_jacobian
+from .._random import randn_like
 from ._base import Penalty, Term
 from ._projections import check_projections, resolve_projections
 
@@ -79,6 +80,6 @@ class NoisyJacobianPenalty(JacobianPenalty):
     epsilon_range = (0.1, 1.0)
 
     def term(self, module, x, y):
-        noisy = x + self.epsilon * torch.randn_like(x)
+        noisy = x + self.epsilon * randn_like(x)
         norms, _ = jacobian_forms(module, noisy, lambda z: [self.metric(z)], self.projections)
         return Term(norms[0])  # the outputs at the noisy point cannot serve the data loss

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import torch
-
+from .._random import randn_like
 from ._base import Penalty, Term
 
 
@@ -24,4 +23,4 @@ class NoisePenalty(Penalty):
     epsilon_range = (0.1, 1.0)
 
     def term(self, module, x, y):
-        return Term(outputs=module(x + self.epsilon * torch.randn_like(x)), clean=False)
+        return Term(outputs=module(x + self.epsilon * randn_like(x)), clean=False)
