@@ -48,13 +48,8 @@ from torch import nn
 from torch.func import functional_call
 
 from . import _random
-from ._loop import (
-    Progress,
-    TrainingDivergedError,
-    TrainingLossClimbWarning,
-    climb_message,
-    loss_climb,
-)
+from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
+from ._loop import Progress, TrainingDivergedError
 from ._objective import Objective
 from ._schedule import CosineSchedule, resolve_learning_rate
 from ._training import FUSED_ADAM, predict_batch_size
@@ -82,7 +77,8 @@ def fit_seed(random_state) -> int:
 
 def _optimizer_is_adam(estimator) -> bool:
     optimizer, kwargs = estimator._optimizer_factory()
-    return optimizer is torch.optim.Adam and set(kwargs) <= {"fused"}
+    default_betas = tuple(kwargs.get("betas", (0.9, 0.999))) == (0.9, 0.999)
+    return optimizer is torch.optim.Adam and set(kwargs) <= {"fused", "betas"} and default_betas
 
 
 def batchable(estimators) -> str | None:
@@ -105,6 +101,8 @@ def batchable(estimators) -> str | None:
         return "warm_start continues a fitted network"
     if getattr(first, "n_members", 1) != 1:
         return "the fits are ensembles themselves"
+    if first.dtype != "float32" or not first.shuffle:
+        return "only float32 fits with shuffled batches train in one pass"
     if not _optimizer_is_adam(first):
         return "only Adam with its default options trains in one pass"
     return None
@@ -131,10 +129,11 @@ class _Member:
     """One fit of the batch: its data, generator, schedule, progress and stopping state."""
 
     def __init__(self, estimator, plan, seed: int):
-        from .estimators import _as_tensor, _seeded_torch
+        from ._torch_state import seeded
+        from .estimators import _as_tensor
 
         self.estimator, self.plan, self.seed = estimator, plan, seed
-        with _seeded_torch(seed, plan.device):
+        with seeded(seed, plan.device):
             self.net = estimator._build_net(plan)
             estimator._check_module_shapes(self.net.module_, plan)
             self.generator = _generator_now(plan.device)
@@ -146,7 +145,7 @@ class _Member:
                                             random_state=seed, stratify=stratify)  # fmt: skip
         x_all = _as_tensor(X, torch.float32, plan.device)
         self.x = x_all if valid is None else x_all[train]
-        y_all = estimator._target_tensor(targets, plan.device)
+        y_all = estimator._target_tensor(targets, plan.device, plan.dtype)
         self.y = y_all if valid is None else y_all[train]
         self.w = None
         if weights is not None:
@@ -402,7 +401,7 @@ def train_members(fits) -> list:
         raise ValueError("members whose alpha is 0 and above 0 cannot train in one pass")
     # the term is alpha-free: each member's alpha scales its own mean term (Objective.weigh)
     penalty.alpha = 1.0 if alphas[0] > 0 else 0.0
-    threads = _threads(first.estimator.n_threads, modules[0], first.x[:1], first.batch_size,
+    threads = _threads(first.estimator.n_threads, first.net, first.x[:1], first.batch_size,
                        3 * k)  # fmt: skip
     training, states, best = members, None, None
     with _torch_threads(threads):

@@ -251,7 +251,8 @@ def test_a_failed_fit_scores_nan_with_a_warning(classes):
 
     X, y = classes
     net = RegularizedMLPClassifier((6,), max_iter=2, random_state=0)
-    with pytest.warns(FitFailedWarning, match="3 of the 6 fits failed"):
+    failed = r"candidate \{'alpha': -1.0\} on fold\(s\) 0, 1, 2 of 3"
+    with pytest.warns(FitFailedWarning, match=failed):
         search = TopCandidatesSearchCV(net, {"alpha": [1e-4, -1.0]}, top_k=1).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"][0])
     assert np.isnan(search.cv_results_["mean_test_score"][1])
