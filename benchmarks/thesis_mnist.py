@@ -451,7 +451,7 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
         "Jacobian for 784 inputs and 10 classes, unbiased, at about the cost of a gradient). "
         "Sizes with a choice: "
         f"{', '.join(map(str, args.choose_sizes))} per class. "
-        + (f"at {', '.join(str(s) for s in args.sizes if s not in args.choose_sizes)} per class "
+        + (f"At {', '.join(str(s) for s in args.sizes if s not in args.choose_sizes)} per class "
            f"the baseline, the loop and the {N_BEST} methods with the largest mean gain at the "
            "smaller sizes, at the strength chosen at the largest smaller size. "
            if any(s not in args.choose_sizes for s in args.sizes) else "")
