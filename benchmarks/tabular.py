@@ -472,11 +472,12 @@ def main(argv=None) -> int:
         fitted = run_missing(
             cells,
             lambda d, f, m: cache_key(d, f, m, fps[m]),
-            lambda d, f, m: run_task(d, f, m, args.quick),
+            run_task,
             cache_path,
             cache,
             commit=commit,
             jobs=args.jobs,
+            options={"quick": args.quick},
             describe=lambda r: f"accuracy {r['accuracy']:.4f}, {r['fit_cpu_s']:.1f} CPU s",
         )
 
