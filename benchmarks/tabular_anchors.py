@@ -18,7 +18,8 @@ the training rows only, with one BLAS and one torch thread. Each method runs wit
 package's ``RegularizedMLP*()``, the reference of the paired differences. The CPU time of each fit
 is recorded beside its score.
 
-Each (table, fold, method) is one cell of the experiment runner (``benchmarks/_runner.py``),
+The methods and the code of one cell are in ``benchmarks/tabular_methods.py``. Each (table,
+fold, method) is one cell of the experiment runner (``benchmarks/_runner.py``),
 cached in ``results/tabular_anchors_cache.json``; scikit-learn's and pytabkit's cells depend on the
 preprocessing code and their library's version, the package's cells on the package too, so a
 change of the package refits the package's cells only.
@@ -27,7 +28,6 @@ change of the package refits the package's cells only.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import time
 from pathlib import Path
@@ -36,168 +36,14 @@ import numpy as np
 import pandas as pd
 
 from . import tabular_pools as pools
-from ._cells import fit_and_score, with_preprocessing
 from ._report import RESULTS, Report, markdown_table, pyplot
-from ._runner import Cache, Study, add_arguments, cell_key, code_fingerprint, provenance
+from ._runner import Cache, Study, add_arguments, cell_key, provenance
+from .tabular_methods import DEFAULT, METHODS, PACKAGE_METHODS, SEED, fingerprints, run_cell
 
-SEED = 0
 FOLDS = {"classification": range(5), "regression": range(5)}
 QUICK_TABLES = {"classification": ["iris", "MASS/biopsy"],
                 "regression": ["MASS/birthwt", "sklearn/diabetes"]}  # fmt: skip
 QUICK_FOLDS = range(1)
-#: the package's untuned estimator in each pool: the paired differences are against it
-DEFAULT = {"classification": "RegularizedMLPClassifier()",
-           "regression": "RegularizedMLPRegressor()"}  # fmt: skip
-
-
-# -- the methods -----------------------------------------------------------------------------------
-def _short(quick: bool, **fields) -> dict:
-    """The options that make a fit short in quick mode (the suite's run), none otherwise."""
-    return fields if quick else {}
-
-
-def _logistic(quick):
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(max_iter=1000)
-
-
-def _ridge(quick):
-    from sklearn.linear_model import RidgeCV
-
-    return RidgeCV()
-
-
-def _mlp_classifier(quick):
-    from sklearn.neural_network import MLPClassifier
-
-    return MLPClassifier(random_state=SEED, **_short(quick, max_iter=10))
-
-
-def _mlp_regressor(quick):
-    from sklearn.neural_network import MLPRegressor
-
-    return MLPRegressor(random_state=SEED, **_short(quick, max_iter=10))
-
-
-def _mlp_regressor_scaled(quick):
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.preprocessing import StandardScaler
-
-    return TransformedTargetRegressor(_mlp_regressor(quick), transformer=StandardScaler())
-
-
-def _hgb_classifier(quick):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(random_state=SEED, **_short(quick, max_iter=10))
-
-
-def _hgb_regressor(quick):
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    return HistGradientBoostingRegressor(random_state=SEED, **_short(quick, max_iter=10))
-
-
-def _realmlp_classifier(quick):
-    from pytabkit import RealMLP_TD_Classifier
-
-    return RealMLP_TD_Classifier(random_state=SEED, n_threads=1, device="cpu", verbosity=0,
-                                 **_short(quick, n_epochs=3))  # fmt: skip
-
-
-def _realmlp_regressor(quick):
-    from pytabkit import RealMLP_TD_Regressor
-
-    return RealMLP_TD_Regressor(random_state=SEED, n_threads=1, device="cpu", verbosity=0,
-                                **_short(quick, n_epochs=3))  # fmt: skip
-
-
-def _ours_classifier(quick):
-    from sklearn_regpen import RegularizedMLPClassifier
-
-    return RegularizedMLPClassifier(random_state=SEED, n_threads=1, **_short(quick, max_iter=10))
-
-
-def _ours_regressor(quick):
-    from sklearn_regpen import RegularizedMLPRegressor
-
-    return RegularizedMLPRegressor(random_state=SEED, n_threads=1, **_short(quick, max_iter=10))
-
-
-#: pool -> method name -> a function ``quick -> estimator`` (before the preprocessing)
-METHODS = {
-    "classification": {
-        "LogisticRegression": _logistic,
-        "MLPClassifier()": _mlp_classifier,
-        "HistGradientBoostingClassifier()": _hgb_classifier,
-        "RealMLP_TD_Classifier()": _realmlp_classifier,
-        "RegularizedMLPClassifier()": _ours_classifier,
-    },
-    "regression": {
-        "RidgeCV": _ridge,
-        "MLPRegressor()": _mlp_regressor,
-        "MLPRegressor(), standardized target": _mlp_regressor_scaled,
-        "HistGradientBoostingRegressor()": _hgb_regressor,
-        "RealMLP_TD_Regressor()": _realmlp_regressor,
-        "RegularizedMLPRegressor()": _ours_regressor,
-    },
-}
-PACKAGE_METHODS = set(DEFAULT.values())
-
-
-# -- one cell --------------------------------------------------------------------------------------
-def folds(task: str, y: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(train, test)`` rows of ``fold``: a shuffled stratified 10-fold split for
-    classification, a shuffled 5-fold split for regression."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if task == "classification":
-        splitter = StratifiedKFold(10, shuffle=True, random_state=SEED)
-    else:
-        splitter = KFold(5, shuffle=True, random_state=SEED)
-    return list(splitter.split(np.zeros(len(y)), y))[fold]
-
-
-def run_cell(params: dict, *, quick: bool = False) -> dict:
-    """Fit one method on one fold of one table: ``{"score", "fit_cpu_s", "fit_wall_s"}``
-    (accuracy or R^2 on the test rows; the fit's CPU and wall seconds)."""
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*LeafSpec")  # pytorch-lightning on torch 2.13
-    for name in ("pytorch_lightning", "lightning", "lightning.pytorch"):
-        logging.getLogger(name).setLevel(logging.ERROR)  # RealMLP's trainer announces itself
-    task = pools.task_of(params["table"])
-    X, y = pools.load(params["table"])
-    train, test = folds(task, y, params["fold"])
-    model = with_preprocessing(METHODS[task][params["method"]](quick), X)
-    return fit_and_score(model, X, y, train, test)
-
-
-def fingerprints() -> dict[str, str]:
-    """The code each kind of method depends on: ``"reference"`` (scikit-learn's and pytabkit's
-    methods: this study, the pools, the preprocessing, the libraries' versions) and
-    ``"package"`` (the same and the package)."""
-    import sklearn
-
-    try:
-        from importlib.metadata import version
-
-        realmlp = version("pytabkit")
-    except Exception:  # noqa: BLE001 (not installed: its cells fail and say so)
-        realmlp = "absent"
-    own = ["benchmarks/tabular_anchors.py", "benchmarks/tabular_pools.py",
-           "benchmarks/tabular_split.py", "benchmarks/_cells.py"]  # fmt: skip
-    libraries = f"scikit-learn {sklearn.__version__}, pytabkit {realmlp}"
-
-    def digest(code: str) -> str:
-        return hashlib.sha256(f"{code} {libraries}".encode()).hexdigest()[:12]
-
-    return {
-        "reference": digest(code_fingerprint([*own, "sklearn_regpen/tables.py"])),
-        "package": digest(code_fingerprint([*own, "sklearn_regpen"])),
-    }
 
 
 # -- the report ------------------------------------------------------------------------------------
@@ -310,7 +156,33 @@ def report_pool(cache, task: str, which: str, tables: list[str], methods: list[s
 
     keys = [cell_key({"table": t, "fold": f, "method": m})
             for t in tables for f in fold_ids for m in methods]  # fmt: skip
-    report.add("## Provenance", provenance(cache, keys, fps.values()))
+    report.add("## Provenance", provenance(cache, keys, fps.values()) + " "
+               + cost_left(cache, task, tables, methods, fold_ids))  # fmt: skip
+
+
+def cost_left(cache, task: str, tables: list[str], methods: list[str], fold_ids) -> str:
+    """A sentence: the cells not cached yet and their estimated CPU time, each method's CPU
+    seconds per training row so far times the training rows of its cells left (a rough guide:
+    the time per row grows on the larger tables for the networks that stop early)."""
+    share = 0.9 if task == "classification" else 0.8  # of a table's rows in a training fold
+    left, seconds, unknown = 0, 0.0, set()
+    for m in methods:
+        done = [(pools.ROWS[task][t], r["fit_cpu_s"]) for t in tables for f in fold_ids
+                if (r := cache.result({"table": t, "fold": f, "method": m})) is not None]
+        todo = [pools.ROWS[task][t] for t in tables for f in fold_ids
+                if cache.result({"table": t, "fold": f, "method": m}) is None]  # fmt: skip
+        left += len(todo)
+        if todo and not done:
+            unknown.add(m)
+        elif todo:
+            rate = sum(c for _, c in done) / sum(share * rows for rows, _ in done)
+            seconds += rate * share * sum(todo)
+    if not left:
+        return "Every cell is cached."
+    return (f"{left} cells are not cached yet; at each method's CPU per training row so far they "
+            f"would take about {seconds / 3600:.1f} CPU hours"
+            + (f", plus those of {', '.join(sorted(unknown))} (no cell yet)" if unknown else "")
+            + ".")  # fmt: skip
 
 
 # -- the command -----------------------------------------------------------------------------------

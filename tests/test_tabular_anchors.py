@@ -88,6 +88,7 @@ def test_quick_run_reports_both_pools_and_reuses_its_cache(tmp_path, capsys):
             "## Paired differences against" in text
             and "Tables complete for every method: 2 of 2" in text
         )
+        assert "Every cell is cached." in text
         assert (tmp_path / f"tabular_anchors_{task}_choose_quick.png").stat().st_size > 5_000
     accuracy = [
         r["result"]["score"] for r in cache.values() if r["params"]["table"] == "MASS/biopsy"
@@ -101,3 +102,16 @@ def test_quick_run_reports_both_pools_and_reuses_its_cache(tmp_path, capsys):
 def test_paired_differences_and_their_standard_error():
     assert tabular_anchors.standard_error([1.0, 3.0]) == pytest.approx(1.0)
     assert np.isnan(tabular_anchors.standard_error([1.0]))
+
+
+def test_the_cost_left_scales_each_method_s_cpu_per_row(tmp_path):
+    from benchmarks._runner import Cache
+
+    cache = Cache(tmp_path / "c.json")
+    params = {"table": "iris", "fold": 0, "method": "A"}
+    cache.put(params, {"params": params, "result": {"score": 1.0, "fit_cpu_s": 3600.0},
+                       "fingerprint": "x", "cpu_s": 3600.0, "commit": "c"})  # fmt: skip
+    text = tabular_anchors.cost_left(cache, "classification", ["iris"], ["A", "B"], [0, 1])
+    # A: one fold of iris left at 1 CPU hour a fold; B has no cell to scale from
+    assert text.startswith("3 cells are not cached yet") and "about 1.0 CPU hours" in text
+    assert "plus those of B (no cell yet)" in text
