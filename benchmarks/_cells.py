@@ -50,16 +50,6 @@ def fit_and_score(model, X, y, train, test, metric: Callable | None = None) -> d
     return {"score": float(score), "fit_cpu_s": cpu, "fit_wall_s": wall}
 
 
-def run_parallel(run, tasks, jobs: int):
-    """``(task, run(*task))`` for every task, in the order they finish, ``jobs`` processes at
-    once (joblib); the caller caches each result as it comes, so a stopped run loses little."""
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(lambda t: (t, run(*t)))(t) for t in tasks
-    )
-
-
 def load_cache(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
@@ -71,18 +61,41 @@ def save_cache(path: Path, cache: dict) -> None:
     os.replace(tmp, path)
 
 
+def call_cell(params: dict, *, run: tuple[str, str], options: dict) -> dict:
+    """Run one cell of :func:`run_missing` (in a worker process): ``run`` names the study's
+    module-level function, called with the cell's values as positional arguments."""
+    import importlib
+
+    module, name = run
+    return getattr(importlib.import_module(module), name)(*params["cell"], **options)
+
+
 def run_missing(cells: Iterable[tuple], key: Callable[..., Hashable], run: Callable[..., dict],
                 cache_path: Path, cache: dict, *, commit: str, jobs: int,
-                describe: Callable[[dict], str]) -> int:  # fmt: skip
-    """Run ``run(*cell)`` for every cell whose ``key(*cell)`` is not in ``cache``, ``jobs`` at a
-    time, storing each result (with ``commit``) in ``cache`` and on disk as it comes, and
-    printing ``describe(result)`` for it. Returns how many cells ran."""
+                describe: Callable[[dict], str], options: dict | None = None) -> int:  # fmt: skip
+    """Run ``run(*cell, **options)`` for every cell whose ``key(*cell)`` is not in ``cache``,
+    through the experiment runner (:func:`benchmarks._runner.run_cells`, ``jobs`` processes at
+    once), storing each result (with ``commit``) in ``cache`` and on disk as it comes, and
+    printing ``describe(result)`` for it. Returns how many cells ran.
+
+    ``run`` is a module-level function (the runner's worker processes import it by name); a
+    cell's values are JSON-able (table names, fold and setting numbers). The cache keeps the
+    study's own keys, so caches written before keep regenerating their reports."""
+    from ._runner import _resolve, run_cells
+
     tasks = [cell for cell in cells if key(*cell) not in cache]
     if not tasks:
         return 0
     print(f"{len(tasks)} tasks to run ({commit})", flush=True)
-    for done, (cell, result) in enumerate(run_parallel(run, tasks, jobs), start=1):
-        cache[key(*cell)] = {**result, "commit": commit}
+
+    def store(params, result, cpu, wall):
+        cache[key(*params["cell"])] = {**result, "commit": commit}
         save_cache(cache_path, cache)
-        print(f"[{done}/{len(tasks)}] {' '.join(map(str, cell))}: {describe(result)}", flush=True)
-    return len(tasks)
+
+    outcome = run_cells([{"cell": list(cell)} for cell in tasks], call_cell, store=store,
+                        options={"run": _resolve(run), "options": options or {}}, jobs=jobs,
+                        describe=lambda params, result: describe(result))  # fmt: skip
+    if outcome.failures:
+        failed = "; ".join(f"{tuple(p['cell'])}: {e}" for p, e in outcome.failures)
+        raise SystemExit(f"{len(outcome.failures)} cells failed ({failed}); the others are cached")
+    return outcome.ran

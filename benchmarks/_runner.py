@@ -351,8 +351,10 @@ class Study:
     plan : callable
         ``cache -> list of params``: every cell the study needs given what is cached so far
         (for a one-phase study, the same list whatever the cache).
-    fingerprint : str
-        :func:`code_fingerprint` of the code that runs the cells.
+    fingerprint : str or callable
+        :func:`code_fingerprint` of the code that runs the cells, or ``params -> str`` where
+        cells depend on different code (scikit-learn's models on the preprocessing only, the
+        package's on the package too), so that changing the package refits only its cells.
     compare : sequence of str
         The result fields that must be identical for ``--adopt`` to accept a fingerprint.
     describe : callable
@@ -362,19 +364,23 @@ class Study:
     cache: Path
     run: Callable[[dict], dict]
     plan: Callable[[Cache], list]
-    fingerprint: str
+    fingerprint: str | Callable[[dict], str]
     compare: Sequence[str] = ("score",)
     describe: Callable[[dict, dict], str] = lambda params, result: ""
     label: str = "cells"
     options: dict = field(default_factory=dict)
 
+    def fingerprint_of(self, params: dict) -> str:
+        """The fingerprint of the code that runs the cell ``params``."""
+        return self.fingerprint(params) if callable(self.fingerprint) else self.fingerprint
+
     def missing(self, cache: Cache) -> list:
-        return [p for p in self.plan(cache) if cache.result(p, self.fingerprint) is None]
+        return [p for p in self.plan(cache) if cache.result(p, self.fingerprint_of(p)) is None]
 
     def _store(self, cache: Cache, commit: str):
         def store(params, result, cpu, wall):
             cache.put(params, {"params": params, "result": result, "cpu_s": round(cpu, 3),
-                               "wall_s": round(wall, 3), "fingerprint": self.fingerprint,
+                               "wall_s": round(wall, 3), "fingerprint": self.fingerprint_of(params),
                                "commit": commit})  # fmt: skip
         return store
 
@@ -385,9 +391,10 @@ class Study:
         stale: dict[str, list] = {}
         for key, params in planned.items():
             record = cache.records.get(key)
-            if record is not None and record["fingerprint"] != self.fingerprint:
-                stale.setdefault(record["fingerprint"], []).append(key)
-        for old, keys in stale.items():
+            current = self.fingerprint_of(params)
+            if record is not None and record["fingerprint"] != current:
+                stale.setdefault((record["fingerprint"], current), []).append(key)
+        for (old, new), keys in stale.items():
             keys.sort(key=lambda k: cache.records[k]["cpu_s"])  # the cheapest cells check it
             probe = [planned[k] for k in keys[:n]]
             refits = {}
@@ -408,7 +415,7 @@ class Study:
             for key in keys:
                 record = cache.records[key]
                 record["adopted_from"] = record["fingerprint"]
-                record["fingerprint"] = self.fingerprint
+                record["fingerprint"] = new
             cache.save()
             print(f"fingerprint {old}: {len(probe)} refits identical; {len(keys)} cells adopted",
                   flush=True)  # fmt: skip
@@ -429,15 +436,16 @@ class Study:
         return cache, outcome
 
 
-def provenance(cache: Cache, keys: Iterable[str], fingerprint: str) -> str:
+def provenance(cache: Cache, keys: Iterable[str], fingerprint: str | Iterable[str]) -> str:
     """A sentence for a report: which code fingerprints and commits made the results in
-    ``keys``, and whether they are the current code's."""
+    ``keys``, and whether they are the current code's (``fingerprint``: one, or several)."""
+    current = {fingerprint} if isinstance(fingerprint, str) else set(fingerprint)
     records = [cache.records[k] for k in keys if k in cache.records]
     if not records:
         return "No cached result yet."
     by_fp = cache.fingerprints(cache_key for cache_key in keys)
     commits = sorted({r["commit"] for r in records})
-    parts = [f"{n} at code `{fp}`" + (" (the current code)" if fp == fingerprint else "")
+    parts = [f"{n} at code `{fp}`" + (" (the current code)" if fp in current else "")
              for fp, n in sorted(by_fp.items(), key=lambda item: -item[1])]  # fmt: skip
     cpu = sum(r["cpu_s"] for r in records)
     return (f"{len(records)} cached fits ({', '.join(parts)}; commits {', '.join(commits)}); "

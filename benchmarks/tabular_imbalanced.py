@@ -114,11 +114,12 @@ def main(argv=None) -> int:
     fitted = run_missing(
         cells,
         key,
-        lambda d, f, m: run_one(d, f, m, args.quick),
+        run_one,
         cache_path,
         cache,
         commit=commit,
         jobs=args.jobs,
+        options={"quick": args.quick},
         describe=lambda r: f"{r['balanced_accuracy']:.4f}",
     )
 

@@ -150,3 +150,22 @@ def test_the_cache_file_is_sorted_json_written_whole(tmp_path):
     text = (tmp_path / "c.json").read_text()
     assert json.loads(text) == cache.records and json.dumps(cell_key({"a": 2, "b": 1})) in text
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_cells_may_depend_on_different_code(log):
+    """A fingerprint per cell: changing the code of the odd cells refits those only."""
+    def fingerprint(odd_code):
+        return lambda params: odd_code if params["x"] % 2 else "even"
+
+    study(log, [1, 2, 3], fingerprint=fingerprint("A")).execute(args())
+    cache, outcome = study(log, [1, 2, 3], fingerprint=fingerprint("B")).execute(args())
+    assert outcome.ran == 2 and runs(log) == [1, 1, 2, 3, 3]
+    assert {k: r["fingerprint"] for k, r in cache.records.items()} == {
+        cell_key({"x": 1}): "B", cell_key({"x": 2}): "even", cell_key({"x": 3}): "B"}
+    # --adopt restamps the odd cells only, and the report counts both codes as current
+    cache, outcome = study(log, [1, 2, 3], fingerprint=fingerprint("C")).execute(args(adopt=1))
+    assert outcome.ran == 0 and runs(log) == [1, 1, 1, 2, 3, 3]
+    assert cache.records[cell_key({"x": 3})]["fingerprint"] == "C"
+    text = _runner.provenance(cache, cache.records, ["C", "even"])
+    assert "2 at code `C` (the current code)" in text
+    assert "1 at code `even` (the current code)" in text

