@@ -86,7 +86,7 @@ def test_thesis_gain_is_paired_by_seed_with_its_interval(tmp_path):
 
 
 def test_thesis_study_runs_end_to_end_on_tiny_files(tmp_path):
-    from tests.test_techreport_mnist import fake_mnist
+    from test_techreport_mnist import fake_mnist
 
     (tmp_path / "mnist").mkdir()
     data = fake_mnist(tmp_path / "mnist", dotted=False)
