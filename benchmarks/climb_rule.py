@@ -166,7 +166,7 @@ def main(argv=None) -> int:
     study = Study(
         cache=args.cache, run=run_cell, fingerprint=fingerprint, plan=lambda cache: cells(args),
         compare=("loss_curve",), label="loss curves", options={"data": data},
-        describe=lambda p, r: f"{p['kind']} {p['penalty']} {p.get('seed', '')}",
+        describe=lambda p, r: " ".join(str(p.get(k, "")) for k in ("kind", "penalty", "seed")),
     )  # fmt: skip
     cache, outcome = study.execute(args)
     report(args, cache, fingerprint, outcome, argv)

@@ -207,5 +207,16 @@ def describe() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def main(argv=None) -> int:
+    """Print both pools' choose and confirm tables with their rows and regimes."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tabular_pools",
+                                     description=main.__doc__)  # fmt: skip
+    parser.parse_args(argv)
     print(describe())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -503,9 +503,10 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
         header += [f"gain at {s}/class, 95% interval (seeds)", f"thesis {s}/class"]
     rep.show(
         "## Gain over the baseline (points of test accuracy, paired by seed)",
-        "Each seed's accuracy minus the baseline's on the same training images; mean, 95 % "
-        "t-interval and number of seeds; **better** or **worse** where the interval excludes 0. "
-        "The thesis' gain is the difference of its means (its Table 2 gives no paired figures). "
+        "On each seed, the method's accuracy minus the baseline's on the same training images; "
+        "mean, 95 % t-interval and number of seeds; **better** or **worse** where the interval "
+        "excludes 0. The thesis' gain is the difference of its means (its Table 2 gives no "
+        "paired figures). "
         "A dash: not every seed of the method and the baseline is in yet.\n\n"
         + markdown_table(header, rows),
     )  # fmt: skip
