@@ -1,10 +1,10 @@
 """Candidate defaults of ``RegularizedMLPClassifier`` and ``RegularizedMLPRegressor``, chosen on
 the choose tables of ``benchmarks/tabular_pools.py`` and confirmed on its confirm tables.
 
-    .ci/env python -m benchmarks.tabular_candidates                  # every candidate, choose tables
-    .ci/env python -m benchmarks.tabular_candidates --set confirm    # the chosen one, confirm tables
+    .ci/env python -m benchmarks.tabular_candidates                # all candidates, choose tables
+    .ci/env python -m benchmarks.tabular_candidates --set confirm  # the chosen one, confirm tables
     .ci/env python -m benchmarks.tabular_candidates --report-only
-    .ci/env python -m benchmarks.tabular_candidates --quick          # 2 small tables a pool, 1 fold
+    .ci/env python -m benchmarks.tabular_candidates --quick        # 2 small tables a pool, 1 fold
 
 Each candidate changes one or two settings of the estimators as they were before this study
 (``PREVIOUS``: a constant rate of 3e-3, up to 500 epochs, stop when the training loss stalls,
@@ -39,8 +39,9 @@ from .tabular_methods import METHODS, SEED
 from .tabular_methods import folds as split_folds
 
 #: the estimators' settings before this study, spelled out
-PREVIOUS = {"penalty": "l2", "alpha": 1e-4, "learning_rate": "auto", "learning_rate_init": 3e-3,
-            "max_iter": 500, "n_iter_no_change": 10, "early_stopping": False, "n_members": 1}  # fmt: skip
+PREVIOUS = {"penalty": "l2", "alpha": 1e-4, "epsilon": 0.1, "learning_rate": "auto",
+            "learning_rate_init": 3e-3, "max_iter": 500, "n_iter_no_change": 10,
+            "early_stopping": False, "n_members": 1}  # fmt: skip
 
 #: candidate -> the settings it changes from PREVIOUS (the same for both estimators)
 CANDIDATES = {
@@ -112,7 +113,9 @@ def choose(summary: dict) -> str | None:
     return max(allowed, key=lambda n: np.mean([np.mean(v) for v in scores[n].values()]))
 
 
-def regime_rows(task: str, per_method: dict, reference: str, names, tables) -> tuple[list, list, list]:
+def regime_rows(
+    task: str, per_method: dict, reference: str, names, tables
+) -> tuple[list, list, list]:
     """The header and rows of two tables: mean score per regime, and the paired difference with
     ``reference`` (standard error over the cells in brackets)."""
     tags = {t: pools.regimes(t) for t in tables}
@@ -146,14 +149,16 @@ def report_task(cache: Cache, anchors: Cache, task: str, which: str, tables, fol
         + ", ".join(f"`{k}={v!r}`" for k, v in PREVIOUS.items()) + "."))  # fmt: skip
     if not done:
         return None
-    order = sorted(names, key=lambda n: -np.mean([np.mean(v) for v in summary["scores"][n].values()]))
+    order = sorted(
+        names, key=lambda n: -np.mean([np.mean(v) for v in summary["scores"][n].values()])
+    )
     header, means, diffs = regime_rows(task, summary["scores"], REFERENCE, order, done)
     reference_cpu = summary["cpu"][REFERENCE]
     for row, n in zip(diffs, order):
         row += [f"{summary['cpu'][n]:.0f}", f"{summary['cpu'][n] / reference_cpu:.2f}x",
                 f"{np.nanmean(summary['epochs'][n]):.0f}"]  # fmt: skip
     report.add(f"## Mean {metric} per regime (number of tables)", markdown_table(header, means))
-    report.add(f"## Paired differences against the previous defaults", (
+    report.add("## Paired differences against the previous defaults", (
         f"Each candidate's {metric} minus that of the previous defaults on the same (table, "
         "fold); the standard error over those cells in brackets. CPU seconds of all its fits, "
         "that CPU as a multiple of the previous defaults', and the mean epochs trained.\n\n"
@@ -167,23 +172,36 @@ def report_task(cache: Cache, anchors: Cache, task: str, which: str, tables, fol
             + ", ".join(f"`{k}={v!r}`" for k, v in CANDIDATES[chosen].items())
             + ". The confirm tables, never used here, say whether it holds."))  # fmt: skip
     elif which == "confirm" and len(names) > 1:
-        gains = [a - b for t in done for a, b in zip(summary["scores"][names[1]][t],
-                                                     summary["scores"][REFERENCE][t])]
+        gains = [
+            a - b
+            for t in done
+            for a, b in zip(summary["scores"][names[1]][t], summary["scores"][REFERENCE][t])
+        ]
         holds = np.mean(gains) > 0
-        report.add("## Does the choice hold?", (
-            f"On the {len(done)} confirm tables, {names[1]} minus the previous defaults: "
-            f"{np.mean(gains):+.4f} {metric} (SE {standard_error(gains):.4f} over "
-            f"{len(gains)} cells): the choice **{'holds' if holds else 'does not hold'}**."))
+        report.add(
+            "## Does the choice hold?",
+            (
+                f"On the {len(done)} confirm tables, {names[1]} minus the previous defaults: "
+                f"{np.mean(gains):+.4f} {metric} (SE {standard_error(gains):.4f} over "
+                f"{len(gains)} cells): the choice **{'holds' if holds else 'does not hold'}**."
+            ),
+        )
     present = [m for m in ANCHORS[task] if m in METHODS[task]]
     joint = scores_of(anchors, done, fold_ids, present, "method")
     both = [t for t in done if all(t in joint["scores"][m] for m in present)]
     if both:
         merged = {**{n: summary["scores"][n] for n in names}, **joint["scores"]}
         header, means, diffs = regime_rows(task, merged, REFERENCE, [*present, *order], both)
-        report.add(f"## Against the anchors (the same {len(both)} tables)", (
-            f"Mean {metric} per regime of the anchors study's methods beside the candidates, and "
-            "each one's paired difference with the previous defaults.\n\n"
-            + markdown_table(header, means) + "\n\n" + markdown_table(header, diffs)))
+        report.add(
+            f"## Against the anchors (the same {len(both)} tables)",
+            (
+                f"Mean {metric} per regime of the anchors study's methods beside the "
+                "candidates, and each one's paired difference with the previous defaults.\n\n"
+                + markdown_table(header, means)
+                + "\n\n"
+                + markdown_table(header, diffs)
+            ),
+        )
     rows = [[t, pools.ROWS[task][t]] + [f"{np.mean(summary['scores'][n][t]):.4f}" for n in order]
             for t in done]  # fmt: skip
     report.add(f"## {metric} per table", markdown_table(["table", "rows", *order], rows))
@@ -200,8 +218,11 @@ def main(argv=None) -> int:
     parser.add_argument("--set", choices=["choose", "confirm"], default="choose",
                         help="'choose': every candidate; 'confirm': the previous defaults and "
                         "the candidate the choose tables chose")  # fmt: skip
-    parser.add_argument("--quick", action="store_true",
-                        help="2 small tables a pool, 1 fold, 10 epochs (the test suite's run)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 small tables a pool, 1 fold, 10 epochs (the test suite's run)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     add_arguments(parser)
     args = parser.parse_args(argv)
@@ -256,8 +277,11 @@ def main(argv=None) -> int:
         report_task(cache, anchors, task, args.set, tables_of(task, args.set), folds_of(task),
                     names_of(cache, task), fingerprint, report)  # fmt: skip
         report.write(args.out / f"tabular_candidates_{task}_{args.set}{suffix}.md")
-    print(f"done in {time.perf_counter() - start:.0f} s; {outcome.ran} cells fitted, "
-          f"{outcome.left} left, {len(outcome.failures)} failed", flush=True)
+    print(
+        f"done in {time.perf_counter() - start:.0f} s; {outcome.ran} cells fitted, "
+        f"{outcome.left} left, {len(outcome.failures)} failed",
+        flush=True,
+    )
     return 1 if outcome.failures else 0
 
 

@@ -115,3 +115,50 @@ def test_the_cost_left_scales_each_method_s_cpu_per_row(tmp_path):
     # A: one fold of iris left at 1 CPU hour a fold; B has no cell to scale from
     assert text.startswith("3 cells are not cached yet") and "about 1.0 CPU hours" in text
     assert "plus those of B (no cell yet)" in text
+
+
+def test_candidate_rule_picks_the_best_mean_within_the_cpu_limit():
+    from benchmarks import tabular_candidates as tc
+
+    scores = {"previous defaults": {"a": [0.5], "b": [0.5]}, "fast": {"a": [0.6], "b": [0.5]},
+              "slow": {"a": [0.9], "b": [0.9]}}  # fmt: skip
+    cpu = {"previous defaults": 10.0, "fast": 29.0, "slow": 31.0}
+    assert tc.choose({"scores": scores, "cpu": cpu}) == "fast"  # slow costs over 3x
+    cpu["slow"] = 30.0
+    assert tc.choose({"scores": scores, "cpu": cpu}) == "slow"
+    # every candidate spells out every studied setting, so a change of the estimators' defaults
+    # leaves its meaning alone
+    for name in tc.CANDIDATES:
+        assert set(tc.settings(name)) == set(tc.PREVIOUS)
+
+
+def test_candidates_choose_then_confirm_in_quick_mode(tmp_path, capsys):
+    from benchmarks import tabular_candidates as tc
+
+    out = ["--quick", "--out", str(tmp_path), "--pool", "regression"]
+    with pytest.raises(SystemExit, match="run the choose set first"):
+        tc.main([*out, "--set", "confirm"])
+    assert tc.main(out) == 0
+    cache = json.loads((tmp_path / "tabular_candidates_quick_cache.json").read_text())
+    assert {r["params"]["candidate"] for r in cache.values()} == set(tc.CANDIDATES)
+    assert all(r["result"]["n_iter"] <= 10 for r in cache.values())
+    text = (tmp_path / "tabular_candidates_regression_choose_quick.md").read_text()
+    chosen = text.split("chooses **")[1].split("**")[0]
+    assert chosen in tc.CANDIDATES
+    # the rule, recomputed from the cached scores by hand
+    means = {}
+    for r in cache.values():
+        means.setdefault(r["params"]["candidate"], []).append(r["result"]["score"])
+    cpu = {}
+    for r in cache.values():
+        cpu[r["params"]["candidate"]] = (
+            cpu.get(r["params"]["candidate"], 0) + r["result"]["fit_cpu_s"]
+        )
+    allowed = [c for c in means if cpu[c] <= 3 * cpu["previous defaults"]]
+    # quick mode: one fold of each of two tables, so the mean over cells is the mean over tables
+    assert chosen == max(allowed, key=lambda c: np.mean(means[c]))
+    # the confirm run fits the previous defaults and the chosen candidate only
+    assert tc.main([*out, "--set", "confirm"]) == 0
+    text = (tmp_path / "tabular_candidates_regression_confirm_quick.md").read_text()
+    if chosen != "previous defaults":
+        assert "## Does the choice hold?" in text and chosen in text
