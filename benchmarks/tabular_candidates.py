@@ -56,6 +56,17 @@ CANDIDATES = {
     "noise epsilon=0.1": {"penalty": "noise", "epsilon": 0.1},
     "jacobian alpha=0.1": {"penalty": "jacobian", "alpha": 0.1},
     "vat alpha=1 epsilon=0.5": {"penalty": "vat", "alpha": 1.0, "epsilon": 0.5},
+    # combinations of the above that did well on the first choose tables
+    "l2 alpha=0.1": {"alpha": 0.1},
+    "l2 alpha=3": {"alpha": 3.0},
+    "l2 alpha=1, n_members=8": {"alpha": 1.0, "n_members": 8},
+    "early_stopping, l2 alpha=1": {"early_stopping": True, "alpha": 1.0},
+    "early_stopping, l2 alpha=1, n_members=8": {
+        "early_stopping": True,
+        "alpha": 1.0,
+        "n_members": 8,
+    },
+    "early_stopping, learning_rate_init=1e-3": {"early_stopping": True, "learning_rate_init": 1e-3},
 }
 REFERENCE = "previous defaults"
 CPU_LIMIT = 3.0  # a candidate's CPU on the choose tables, at most this times REFERENCE's
