@@ -86,8 +86,10 @@ def code_fingerprint(paths: Iterable[Path | str], *, exclude: Sequence[str] = ()
 
 def git_commit() -> str:
     """The repository's commit, with ``+changes`` when the work tree differs from it."""
+
     def git(*args):  # fmt: skip
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
+
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
     return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
@@ -326,10 +328,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The runner's options, shared by every study's command line."""
     group = parser.add_argument_group("running")
     group.add_argument("--jobs", type=int, default=1, help="cells run at once, in processes")
-    group.add_argument("--budget", type=float, default=math.inf, metavar="MINUTES",
-                       help="start no cell after this many minutes; rerun to continue")
-    group.add_argument("--report-only", action="store_true",
-                       help="fit nothing: write the report and figures from the cache")
+    group.add_argument(
+        "--budget",
+        type=float,
+        default=math.inf,
+        metavar="MINUTES",
+        help="start no cell after this many minutes; rerun to continue",
+    )
+    group.add_argument(
+        "--report-only",
+        action="store_true",
+        help="fit nothing: write the report and figures from the cache",
+    )
     group.add_argument("--adopt", type=int, default=0, metavar="N",
                        help="refit N cells of each older code fingerprint; if all come out "
                        "identical, count that fingerprint's other cells as current")  # fmt: skip
@@ -382,43 +392,64 @@ class Study:
             cache.put(params, {"params": params, "result": result, "cpu_s": round(cpu, 3),
                                "wall_s": round(wall, 3), "fingerprint": self.fingerprint_of(params),
                                "commit": commit})  # fmt: skip
+
         return store
 
     def adopt(self, cache: Cache, n: int, jobs: int) -> None:
         """Refit ``n`` cells of each older fingerprint among the planned cells; restamp that
-        fingerprint's cells if every ``compare`` field is identical."""
-        planned = {cell_key(p): p for p in self.plan(cache)}
-        stale: dict[str, list] = {}
-        for key, params in planned.items():
-            record = cache.records.get(key)
-            current = self.fingerprint_of(params)
-            if record is not None and record["fingerprint"] != current:
-                stale.setdefault((record["fingerprint"], current), []).append(key)
-        for (old, new), keys in stale.items():
-            keys.sort(key=lambda k: cache.records[k]["cpu_s"])  # the cheapest cells check it
-            probe = [planned[k] for k in keys[:n]]
-            refits = {}
+        fingerprint's cells if every ``compare`` field is identical. A later phase is planned
+        only once the cells it depends on are current, so the plan is read again after each
+        adoption, until it brings no new older cells."""
+        decided: dict[tuple, bool] = {}  # (old, new) fingerprints -> whether the refits agreed
+        while True:
+            planned = {cell_key(p): p for p in self.plan(cache)}
+            stale: dict[tuple, list] = {}
+            for key, params in planned.items():
+                record = cache.records.get(key)
+                current = self.fingerprint_of(params)
+                if record is not None and record["fingerprint"] != current:
+                    stale.setdefault((record["fingerprint"], current), []).append(key)
+            todo = {pair: keys for pair, keys in stale.items() if decided.get(pair) is not False}
+            if not todo:
+                return
+            for (old, new), keys in todo.items():
+                if decided.get((old, new)):  # agreed before: restamp the newly planned cells
+                    self._restamp(cache, keys, new)
+                else:
+                    decided[(old, new)] = self._adopt_group(cache, planned, old, new, keys, n,
+                                                            jobs)  # fmt: skip
 
-            def keep(params, result, cpu, wall):
-                refits[cell_key(params)] = (result, cpu, wall)
+    def _adopt_group(self, cache: Cache, planned: dict, old: str, new: str, keys: list, n: int,
+                     jobs: int) -> bool:  # fmt: skip
+        keys.sort(key=lambda k: cache.records[k]["cpu_s"])  # the cheapest cells check it
+        probe = [planned[k] for k in keys[:n]]
+        refits = {}
 
-            run_cells(probe, self.run, store=keep, jobs=jobs, options=self.options,
-                      label=f"checking fingerprint {old}")  # fmt: skip
-            same = len(refits) == len(probe) and all(
-                refits[cell_key(p)][0].get(f) == cache.records[cell_key(p)]["result"].get(f)
-                for p in probe for f in self.compare
-            )  # fmt: skip
-            if not same:
-                print(f"fingerprint {old}: the refits differ; its {len(keys)} cells will be "
-                      "refitted", flush=True)  # fmt: skip
-                continue
-            for key in keys:
-                record = cache.records[key]
-                record["adopted_from"] = record["fingerprint"]
-                record["fingerprint"] = new
-            cache.save()
-            print(f"fingerprint {old}: {len(probe)} refits identical; {len(keys)} cells adopted",
-                  flush=True)  # fmt: skip
+        def keep(params, result, cpu, wall):
+            refits[cell_key(params)] = (result, cpu, wall)
+
+        run_cells(probe, self.run, store=keep, jobs=jobs, options=self.options,
+                  label=f"checking fingerprint {old}")  # fmt: skip
+        same = len(refits) == len(probe) and all(
+            refits[cell_key(p)][0].get(f) == cache.records[cell_key(p)]["result"].get(f)
+            for p in probe for f in self.compare
+        )  # fmt: skip
+        if not same:
+            print(f"fingerprint {old}: the refits differ; its {len(keys)} cells will be "
+                  "refitted", flush=True)  # fmt: skip
+            return False
+        self._restamp(cache, keys, new)
+        print(f"fingerprint {old}: {len(probe)} refits identical; {len(keys)} cells adopted",
+              flush=True)  # fmt: skip
+        return True
+
+    @staticmethod
+    def _restamp(cache: Cache, keys: list, new: str) -> None:
+        for key in keys:
+            record = cache.records[key]
+            record["adopted_from"] = record["fingerprint"]
+            record["fingerprint"] = new
+        cache.save()
 
     def execute(self, args: argparse.Namespace) -> tuple[Cache, Outcome]:
         """Run what is missing (unless ``--report-only``), phase after phase; return the cache

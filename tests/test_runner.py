@@ -93,6 +93,7 @@ def test_processes_give_the_same_results(log):
 
 def test_a_later_phase_is_released_as_soon_as_its_inputs_are_cached(log):
     """The plan asks for x=100 once x=1 is cached: it runs in the same call."""
+
     def plan(cache):
         return [{"x": 1}, {"x": 2}] + ([{"x": 100}] if cache.result({"x": 1}) else [])
 
@@ -154,6 +155,7 @@ def test_the_cache_file_is_sorted_json_written_whole(tmp_path):
 
 def test_cells_may_depend_on_different_code(log):
     """A fingerprint per cell: changing the code of the odd cells refits those only."""
+
     def fingerprint(odd_code):
         return lambda params: odd_code if params["x"] % 2 else "even"
 
@@ -161,7 +163,10 @@ def test_cells_may_depend_on_different_code(log):
     cache, outcome = study(log, [1, 2, 3], fingerprint=fingerprint("B")).execute(args())
     assert outcome.ran == 2 and runs(log) == [1, 1, 2, 3, 3]
     assert {k: r["fingerprint"] for k, r in cache.records.items()} == {
-        cell_key({"x": 1}): "B", cell_key({"x": 2}): "even", cell_key({"x": 3}): "B"}
+        cell_key({"x": 1}): "B",
+        cell_key({"x": 2}): "even",
+        cell_key({"x": 3}): "B",
+    }
     # --adopt restamps the odd cells only, and the report counts both codes as current
     cache, outcome = study(log, [1, 2, 3], fingerprint=fingerprint("C")).execute(args(adopt=1))
     assert outcome.ran == 0 and runs(log) == [1, 1, 1, 2, 3, 3]
@@ -169,3 +174,30 @@ def test_cells_may_depend_on_different_code(log):
     text = _runner.provenance(cache, cache.records, ["C", "even"])
     assert "2 at code `C` (the current code)" in text
     assert "1 at code `even` (the current code)" in text
+
+
+def test_adopt_reaches_the_cells_of_a_later_phase(log):
+    """Seeds of a chosen setting are planned only once the selection is current: after the
+    selection's cells are adopted, the seeds' older cells are adopted too, not refitted."""
+
+    def plan(cache):
+        selection = [{"x": 1}, {"x": 2}]
+        if any(cache.result(p, "B") is None for p in selection):
+            return selection
+        return [*selection, {"x": 10}, {"x": 11}]
+
+    def phased(fingerprint):
+        return Study(cache=log / "cache.json", run=square, fingerprint=fingerprint, plan=plan,
+                     options={"log": str(log / "log")})  # fmt: skip
+
+    def plan_a(cache):
+        return [{"x": 1}, {"x": 2}, {"x": 10}, {"x": 11}]
+
+    Study(cache=log / "cache.json", run=square, fingerprint="A", plan=plan_a,
+          options={"log": str(log / "log")}).execute(args())  # fmt: skip
+    assert runs(log) == [1, 2, 10, 11]
+    cache, outcome = phased("B").execute(args(adopt=1))
+    # one refit checks the selection's group, which then lets the seeds be planned; their group
+    # is the same (A -> B) and already decided, so they are adopted without another refit
+    assert outcome.ran == 0 and runs(log) == [1, 1, 2, 10, 11]
+    assert all(r["fingerprint"] == "B" for r in cache.records.values())
