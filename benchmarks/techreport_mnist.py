@@ -321,8 +321,14 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
             if best is None:
                 continue
             r = cache.result(best)
-            row = [f"`{p}`", arch_text(hidden), params_text(best["setting"]),
-                   f"{100 * r['valid_error']:.2f}", f"{100 * r['test_error']:.2f}", "-"]
+            row = [
+                f"`{p}`",
+                arch_text(hidden),
+                params_text(best["setting"]),
+                f"{100 * r['valid_error']:.2f}",
+                f"{100 * r['test_error']:.2f}",
+                "-",
+            ]
             slower = {**best, "setting": {**best["setting"], "learning_rate_init": SLOWER_RATE}}
             trial = cache.result(slower) if hidden != args.hidden[0] else None
             if trial is not None:
@@ -363,9 +369,11 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
             curve = r["loss_curve"]
             climb = loss_climb(curve)
             if climb is not None:
-                climbs.append(f"`{p}` {arch_text(c['hidden'])} {params_text(c['setting'])}: "
-                              f"{climb.last:.4g} at epoch {climb.last_epoch}, {climb.ratio:.2f}x "
-                              f"the lowest ({climb.lowest:.4g} at epoch {climb.lowest_epoch})")
+                climbs.append(
+                    f"`{p}` {arch_text(c['hidden'])} {params_text(c['setting'])}: "
+                    f"{climb.end_text()}, {climb.ratio:.2f}x "
+                    f"the lowest ({climb.lowest:.4g} at epoch {climb.lowest_epoch})"
+                )
             table.append([f"`{p}`", arch_text(c["hidden"]), params_text(c["setting"]),
                           f"{100 * r['valid_error']:.2f}", f"{curve[-1] / min(curve):.2f}",
                           r["n_iter"], f"{record['cpu_s'] / 60:.1f}"])  # fmt: skip

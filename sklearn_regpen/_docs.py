@@ -119,7 +119,8 @@ ESTIMATOR_DOC = """{summary}
         last one, as scikit-learn's MLP would: a loss that spikes late must not leave the model
         on its worst weights. A training loss that ends well above the lowest level it reached
         (more than 1.15 times it, by more than a tenth of its fall and by more than 4 standard
-        deviations of its epoch-to-epoch scatter) is reported by a
+        deviations of its epoch-to-epoch scatter), at its last epoch or, over 20 epochs or more,
+        as the median of its last half, is reported by a
         ``TrainingLossClimbWarning`` naming the epochs, the penalty and what to try.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows, stop when their {score_name} stops
