@@ -18,13 +18,16 @@ and :func:`fisher_factor` (``M`` with ``M M^T = H``, the data loss's Hessian in 
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 import torch
+from torch import nn
 from torch.func import jvp, vjp, vmap
 
 from . import _random
+from ._torch_state import forward_flops
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -164,22 +167,60 @@ def _replaying(state, device: torch.device):
         _set_random_state(after, device)
 
 
-def pull_each(pullback, cotangents: torch.Tensor) -> torch.Tensor:
-    """``pullback`` (of :func:`linearize`) applied to each cotangent of ``cotangents``
-    ``(m, B, K)``, one after the other: the vector-Jacobian products, ``(m, B, *S)``.
+#: products are batched (one pass over ``m B`` rows) for networks whose weights serve at most this
+#: many multiply-adds per row (dense layers serve one each), taken one by one above it
+#: (convolutions serve one per output position): see :func:`pull_each`
+BATCHED_MAX_REUSE = 2.0
 
-    The products run one by one, each a backward pass over the batch's ``B`` rows, rather than
-    batched with ``vmap`` into one pass over ``m B`` rows. Both compute the same numbers, and
-    their graphs (kept for the weight update) hold the same work; the batched one is faster
-    on small fully connected networks, but on convolutional networks it is about twice as slow
-    (SmallCNN, batch 128, ``m = 10``, one CPU thread: 25 plain steps for the products and their
-    weight update against 12 one by one; also at batches of 8 and 32), because torch's batched
-    rules for convolution and pooling copy and convolve ``m`` times larger tensors less
-    efficiently than ``m`` separate backward passes do. Fully connected networks of 784-1000-
-    1000-10 lose about 10 % one by one (11.5 against 12.6 plain steps); a time per product
-    that stays that of a backward pass whatever the network is the rule kept.
+#: module -> {(row shape, dtype): multiply-adds per parameter in one row's forward pass}
+_REUSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def weight_reuse(fn: Fn, x: torch.Tensor) -> float | None:
+    """Multiply-adds per parameter in one row's forward pass through ``fn``: about 1 for dense
+    layers, the number of output positions for a convolution. Counted by torch on a probing run
+    of the first row (evaluation mode, no gradient, the generator put back), once per module and
+    row shape. ``None`` when ``fn`` is not a module or the count cannot run."""
+    if not isinstance(fn, nn.Module):
+        return None
+    shapes = _REUSE.setdefault(fn, {})
+    key = (tuple(x.shape[1:]), x.dtype)
+    if key not in shapes:
+        n_params = sum(p.numel() for p in fn.parameters())
+        try:
+            flops = forward_flops(fn, x[:1].detach())
+        except Exception:  # a module the counter cannot run on one row: decide nothing
+            return None
+        shapes[key] = flops / (2 * n_params) if n_params else 0.0
+    return shapes[key]
+
+
+def pull_each(pullback, cotangents: torch.Tensor, batched: bool = True) -> torch.Tensor:
+    """``pullback`` (of :func:`linearize`) applied to every cotangent of ``cotangents``
+    ``(m, B, K)``: the vector-Jacobian products, ``(m, B, *S)``.
+
+    ``batched``: as one pass over ``m B`` rows (``vmap``), else one backward pass over the
+    batch's ``B`` rows per cotangent. Both give the same numbers (to rounding) and graphs of the
+    same work for the weight update, at different speeds. Batched, the weight gradients of the
+    ``m`` products are one matrix product per layer, which dense layers gain from (784-1000-
+    1000-10 tanh network, batch 128, ``m = 10``, one CPU thread: the exact Jacobian norm's step
+    took 10.7 plain steps batched, 12.2 one by one). Convolutions lose: their batched kernels
+    run on ``m`` times larger activations at a lower rate, and torch's batched rules for them
+    and for pooling add copies (SmallCNN at batch 128: 27 plain steps batched, 13.6 one by one;
+    also slower batched at batches of 8 and 32). :func:`products_batched` decides by the
+    network. A single cotangent is one plain call either way.
     """
+    if batched and len(cotangents) > 1:
+        return vmap(pullback)(cotangents)[0]
     return torch.stack([pullback(c)[0] for c in cotangents])
+
+
+def products_batched(fn: Fn, x: torch.Tensor) -> bool:
+    """Whether :func:`pull_each` batches the products through ``fn`` at ``x``: yes where each
+    weight serves at most :data:`BATCHED_MAX_REUSE` multiply-adds per row (dense layers, and a
+    function that is not a module), no otherwise (convolutions)."""
+    reuse = weight_reuse(fn, x)
+    return reuse is None or reuse <= BATCHED_MAX_REUSE
 
 
 def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
@@ -187,8 +228,8 @@ def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
     outputs ``fn(x)`` of the same forward pass.
 
     ``min(D, K)`` products: forward mode (``D`` Jacobian-vector products, batched with ``vmap``)
-    when the input is narrower than the output, reverse mode (``K`` vector-Jacobian products, one
-    after the other: :func:`pull_each`) otherwise. ``linearized``: :func:`linearize`
+    when the input is narrower than the output, reverse mode (``K`` vector-Jacobian products,
+    :func:`pull_each`) otherwise. ``linearized``: :func:`linearize`
     ``(fn, x)`` when the caller has it already. A random ``fn`` (dropout) is differentiated with
     the draws of the pass that gave the outputs, in either mode.
     """
@@ -204,7 +245,8 @@ def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
                 _basis(n_in, n_rows, x, in_shape)
             )
         return columns.permute(1, 2, 0), out  # (D, B, K) -> (B, K, D)
-    rows = pull_each(pullback, _basis(n_out, n_rows, out, (n_out,)))  # (K, B, *S)
+    basis = _basis(n_out, n_rows, out, (n_out,))
+    rows = pull_each(pullback, basis, products_batched(fn, x))  # (K, B, *S)
     return flat_rows(rows, 2).permute(1, 0, 2), out
 
 
@@ -240,7 +282,7 @@ def pullbacks(fn: Fn, x: torch.Tensor, cotangents: Callable[[torch.Tensor], torc
     tensor([[[2., 4.]]])
     """
     out, pullback = vjp(fn, x)
-    pulled = pull_each(pullback, cotangents(out))  # (m, B, *S)
+    pulled = pull_each(pullback, cotangents(out), products_batched(fn, x))  # (m, B, *S)
     return flat_rows(pulled, 2), out
 
 
@@ -321,7 +363,8 @@ def jacobian_forms(
         cotangents.append(block)
         sizes.append(len(block))
         scales.append(scale)
-    pulled = pull_each(pullback, cotangents[0] if len(blocks) == 1 else torch.cat(cotangents))
+    stacked = cotangents[0] if len(blocks) == 1 else torch.cat(cotangents)
+    pulled = pull_each(pullback, stacked, products_batched(fn, x))
     norms = sq_norms(pulled, 2)  # (m, B)
     forms, start = [], 0
     for size, scale in zip(sizes, scales):

@@ -1,12 +1,13 @@
 """The exact forms with ten outputs, on a ReLU / max-pooling CNN and an MLP, against autograd.
 
 With ``n_projections=None`` every Jacobian-family penalty takes one vector-Jacobian product per
-output (or per row of its output-space factor), differentiated again for the weight update. The
-products run one backward pass at a time (``_autodiff.pull_each``); these tests hold that route
-to references computed image by image (or row by row) with ``torch.autograd.functional.jacobian``
-and ``torch.autograd.grad``, in float64: the penalty's value and its gradient with respect to
-every parameter, with ``K = 10`` outputs as for digits, on SmallCNN's own layers (convolutions,
-ReLU, max-pooling, dense) shrunk to a few channels, and on a tanh MLP.
+output (or per row of its output-space factor), differentiated again for the weight update:
+through a convolutional network one backward pass at a time, through dense layers batched
+(``_autodiff.pull_each``, ``products_batched``). These tests hold both routes to references
+computed image by image (or row by row) with ``torch.autograd.functional.jacobian`` and
+``torch.autograd.grad``, in float64: the penalty's value and its gradient with respect to every
+parameter, with ``K = 10`` outputs as for digits, on SmallCNN's own layers (convolutions, ReLU,
+max-pooling, dense) shrunk to a few channels (one by one), and on a tanh MLP (batched).
 """
 
 import pytest
@@ -16,7 +17,7 @@ from torch import nn
 from torch.autograd.functional import jacobian as autograd_jacobian
 from torch.func import vjp, vmap
 
-from sklearn_regpen._autodiff import pull_each
+from sklearn_regpen._autodiff import products_batched, pull_each, weight_reuse
 from sklearn_regpen.modules import MLP, SmallCNN
 from sklearn_regpen.penalties import make_penalty
 
@@ -131,12 +132,12 @@ def test_exact_form_objective_shares_the_clean_logits(case, name):
 
 
 def test_products_one_by_one_equal_the_batched_products(case):
-    """``pull_each`` against ``vmap`` over the same pullback: the same numbers, and the same
-    gradient of their squared norms with respect to the parameters."""
+    """``pull_each`` one product at a time against ``vmap`` over the same pullback: the same
+    numbers, and the same gradient of their squared norms with respect to the parameters."""
     net, x, _ = case
     z, pullback = vjp(net, x)
     cotangents = torch.randn(K, B, K, dtype=torch.float64)
-    one_by_one = pull_each(pullback, cotangents)
+    one_by_one = pull_each(pullback, cotangents, batched=False)
     (batched,) = vmap(pullback)(cotangents)
     assert one_by_one.shape == (K, *x.shape)
     torch.testing.assert_close(one_by_one, batched, **TIGHT)
@@ -144,3 +145,32 @@ def test_products_one_by_one_equal_the_batched_products(case):
     want = parameter_grads(batched.square().sum(), net)
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, **TIGHT)
+
+
+def test_weight_reuse_counts_multiply_adds_per_parameter():
+    """A dense layer uses each weight once per row; a 3x3 convolution on a 6x6 image once per
+    output position (4 x 4 = 16)."""
+    x_rows, x_images = torch.rand(3, 5), torch.rand(3, 1, 6, 6)
+    assert weight_reuse(nn.Linear(5, 3, bias=False), x_rows) == pytest.approx(1.0)
+    assert weight_reuse(nn.Conv2d(1, 4, 3, bias=False), x_images) == pytest.approx(16.0)
+    assert weight_reuse(lambda v: v, x_rows) is None  # not a module: nothing to count
+
+
+def test_products_are_batched_for_dense_layers_one_by_one_for_convolutions(case):
+    net, x, _ = case
+    dense = all(p.dim() <= 2 for p in net.parameters())
+    assert products_batched(net, x) is dense
+    assert products_batched(lambda v: net(v), x)  # a plain function: batched, as before
+
+
+def test_counting_leaves_the_module_and_the_generator_as_they_were():
+    """The count runs once per module and row shape, in evaluation mode on a forked generator:
+    a Dropout network stays in training mode and the next draws are those without the count."""
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
+    x = torch.rand(2, 1, 6, 6)
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    weight_reuse(net, x)
+    assert net.training and all(m.training for m in net.modules())
+    torch.testing.assert_close(torch.rand(4), expected, rtol=0, atol=0)
