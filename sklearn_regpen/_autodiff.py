@@ -25,9 +25,9 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 from torch.func import jvp, vjp, vmap
+from torch.utils.flop_counter import FlopCounterMode
 
 from . import _random
-from ._torch_state import forward_flops
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -147,14 +147,6 @@ def _set_random_state(state, device: torch.device) -> None:
         torch.set_rng_state(state)
 
 
-def linearize(fn: Fn, x: torch.Tensor):
-    """``(outputs, pullback, state)``: ``vjp(fn, x)`` and the generator's state before it, from
-    which forward-mode products replay the pass's random draws (a dropout mask)."""
-    state = _random_state(x.device)
-    out, pullback = vjp(fn, x)
-    return out, pullback, state
-
-
 @contextmanager
 def _replaying(state, device: torch.device):
     """Draws inside the block repeat those made from ``state``; afterwards the generator is
@@ -176,23 +168,48 @@ BATCHED_MAX_REUSE = 2.0
 _REUSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _row_key(x: torch.Tensor) -> tuple:
+    return tuple(x.shape[1:]), x.dtype
+
+
+def _uncounted(fn: Fn, x: torch.Tensor) -> bool:
+    """Whether :func:`linearize` should count the multiply-adds of its pass: a module at a row
+    shape not counted yet, on a plain batch (inside a ``torch.func`` transform the counter would
+    see the transform's batches too)."""
+    return (
+        isinstance(fn, nn.Module)
+        and _row_key(x) not in _REUSE.get(fn, {})
+        and not torch._C._functorch.is_functorch_wrapped_tensor(x)
+    )
+
+
+def linearize(fn: Fn, x: torch.Tensor):
+    """``(outputs, pullback, state)``: ``vjp(fn, x)`` and the generator's state before it, from
+    which forward-mode products replay the pass's random draws (a dropout mask).
+
+    The first pass of a module at a row shape is counted by torch's FLOP counter, for
+    :func:`weight_reuse`: the count reads the pass and changes nothing in it (no extra call of
+    the module, the same random draws)."""
+    state = _random_state(x.device)
+    if not _uncounted(fn, x):
+        out, pullback = vjp(fn, x)
+        return out, pullback, state
+    with FlopCounterMode(display=False) as counter:
+        out, pullback = vjp(fn, x)
+    n_params = sum(p.numel() for p in fn.parameters())
+    multiply_adds = counter.get_total_flops() / (2 * len(x))
+    _REUSE.setdefault(fn, {})[_row_key(x)] = multiply_adds / n_params if n_params else 0.0
+    return out, pullback, state
+
+
 def weight_reuse(fn: Fn, x: torch.Tensor) -> float | None:
-    """Multiply-adds per parameter in one row's forward pass through ``fn``: about 1 for dense
-    layers, the number of output positions for a convolution. Counted by torch on a probing run
-    of the first row (evaluation mode, no gradient, the generator put back), once per module and
-    row shape. ``None`` when ``fn`` is not a module or the count cannot run."""
+    """Multiply-adds per parameter in one row's forward pass through ``fn`` at rows shaped as
+    ``x``'s: about 1 for dense layers, the number of output positions for a convolution, as
+    counted on the module's first :func:`linearize` at that shape. ``None`` when ``fn`` is not a
+    module or has not been counted at that shape."""
     if not isinstance(fn, nn.Module):
         return None
-    shapes = _REUSE.setdefault(fn, {})
-    key = (tuple(x.shape[1:]), x.dtype)
-    if key not in shapes:
-        n_params = sum(p.numel() for p in fn.parameters())
-        try:
-            flops = forward_flops(fn, x[:1].detach())
-        except Exception:  # a module the counter cannot run on one row: decide nothing
-            return None
-        shapes[key] = flops / (2 * n_params) if n_params else 0.0
-    return shapes[key]
+    return _REUSE.get(fn, {}).get(_row_key(x))
 
 
 def pull_each(pullback, cotangents: torch.Tensor, batched: bool = True) -> torch.Tensor:
@@ -218,7 +235,7 @@ def pull_each(pullback, cotangents: torch.Tensor, batched: bool = True) -> torch
 def products_batched(fn: Fn, x: torch.Tensor) -> bool:
     """Whether :func:`pull_each` batches the products through ``fn`` at ``x``: yes where each
     weight serves at most :data:`BATCHED_MAX_REUSE` multiply-adds per row (dense layers, and a
-    function that is not a module), no otherwise (convolutions)."""
+    function that is not a module or not counted), no otherwise (convolutions)."""
     reuse = weight_reuse(fn, x)
     return reuse is None or reuse <= BATCHED_MAX_REUSE
 
@@ -281,7 +298,7 @@ def pullbacks(fn: Fn, x: torch.Tensor, cotangents: Callable[[torch.Tensor], torc
     >>> pulled
     tensor([[[2., 4.]]])
     """
-    out, pullback = vjp(fn, x)
+    out, pullback, _ = linearize(fn, x)
     pulled = pull_each(pullback, cotangents(out), products_batched(fn, x))  # (m, B, *S)
     return flat_rows(pulled, 2), out
 

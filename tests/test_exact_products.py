@@ -17,7 +17,7 @@ from torch import nn
 from torch.autograd.functional import jacobian as autograd_jacobian
 from torch.func import vjp, vmap
 
-from sklearn_regpen._autodiff import products_batched, pull_each, weight_reuse
+from sklearn_regpen._autodiff import linearize, products_batched, pull_each, weight_reuse
 from sklearn_regpen.modules import MLP, SmallCNN
 from sklearn_regpen.penalties import make_penalty
 
@@ -149,28 +149,38 @@ def test_products_one_by_one_equal_the_batched_products(case):
 
 def test_weight_reuse_counts_multiply_adds_per_parameter():
     """A dense layer uses each weight once per row; a 3x3 convolution on a 6x6 image once per
-    output position (4 x 4 = 16)."""
+    output position (4 x 4 = 16). Counted on the first pass at a row shape."""
+    dense, conv = nn.Linear(5, 3, bias=False), nn.Conv2d(1, 4, 3, bias=False)
     x_rows, x_images = torch.rand(3, 5), torch.rand(3, 1, 6, 6)
-    assert weight_reuse(nn.Linear(5, 3, bias=False), x_rows) == pytest.approx(1.0)
-    assert weight_reuse(nn.Conv2d(1, 4, 3, bias=False), x_images) == pytest.approx(16.0)
+    assert weight_reuse(dense, x_rows) is None  # not counted yet: products batched, as before
+    linearize(dense, x_rows)
+    linearize(conv, x_images)
+    assert weight_reuse(dense, x_rows) == pytest.approx(1.0)
+    assert weight_reuse(conv, x_images) == pytest.approx(16.0)
+    assert weight_reuse(conv, torch.rand(3, 1, 8, 8)) is None  # another shape: its own count
     assert weight_reuse(lambda v: v, x_rows) is None  # not a module: nothing to count
 
 
 def test_products_are_batched_for_dense_layers_one_by_one_for_convolutions(case):
     net, x, _ = case
+    make_penalty("jacobian", n_projections=None)(net, x)  # the first pass counts
     dense = all(p.dim() <= 2 for p in net.parameters())
     assert products_batched(net, x) is dense
     assert products_batched(lambda v: net(v), x)  # a plain function: batched, as before
 
 
-def test_counting_leaves_the_module_and_the_generator_as_they_were():
-    """The count runs once per module and row shape, in evaluation mode on a forked generator:
-    a Dropout network stays in training mode and the next draws are those without the count."""
+def test_the_counted_pass_is_the_pass_itself():
+    """Counting adds no call of the module and draws nothing: a Dropout network's first
+    (counted) pass gives the outputs and the products of an uncounted pass with the same seed."""
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
+    calls = []
+    net.register_forward_hook(lambda *args: calls.append(1))
     x = torch.rand(2, 1, 6, 6)
-    torch.manual_seed(0)
-    expected = torch.rand(4)
-    torch.manual_seed(0)
-    weight_reuse(net, x)
-    assert net.training and all(m.training for m in net.modules())
-    torch.testing.assert_close(torch.rand(4), expected, rtol=0, atol=0)
+    runs = []
+    for _ in range(2):  # the first pass is counted, the second is not
+        torch.manual_seed(0)
+        out, pullback, _ = linearize(net, x)
+        runs.append((out, pullback(torch.ones_like(out))[0], torch.rand(3)))
+    assert calls == [1, 1] and weight_reuse(net, x) > 2
+    for first, second in zip(*runs):
+        torch.testing.assert_close(first, second, rtol=0, atol=0)
