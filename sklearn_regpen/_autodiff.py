@@ -221,11 +221,12 @@ def pull_each(pullback, cotangents: torch.Tensor, batched: bool = True) -> torch
     same work for the weight update, at different speeds. Batched, the weight gradients of the
     ``m`` products are one matrix product per layer, which dense layers gain from (784-1000-
     1000-10 tanh network, batch 128, ``m = 10``, one CPU thread: the exact Jacobian norm's step
-    took 10.7 plain steps batched, 12.2 one by one). Convolutions lose: their batched kernels
-    run on ``m`` times larger activations at a lower rate, and torch's batched rules for them
-    and for pooling add copies (SmallCNN at batch 128: 27 plain steps batched, 13.6 one by one;
-    also slower batched at batches of 8 and 32). :func:`products_batched` decides by the
-    network. A single cotangent is one plain call either way.
+    took 11.7 plain steps batched, 12.7 one by one, side by side). Convolutions lose: their
+    batched kernels run on ``m`` times larger activations at a lower rate, and torch's batched
+    rules for them and for pooling add copies (SmallCNN at batch 128: 23-24 plain steps batched,
+    12.6-14.9 one by one, ``benchmarks/results/speed_cnn.md``; also slower batched at batches
+    of 8 and 32). :func:`products_batched` decides by the network. A single cotangent is one
+    plain call either way.
     """
     if batched and len(cotangents) > 1:
         return vmap(pullback)(cotangents)[0]
