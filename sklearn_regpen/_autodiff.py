@@ -189,16 +189,25 @@ def linearize(fn: Fn, x: torch.Tensor):
 
     The first pass of a module at a row shape is counted by torch's FLOP counter, for
     :func:`weight_reuse`: the count reads the pass and changes nothing in it (no extra call of
-    the module, the same random draws)."""
+    the module, the same random draws). A pass the counter fails on runs again uncounted, from
+    the same generator state (an error of the module's own is raised from there), and that
+    module's products stay batched."""
     state = _random_state(x.device)
     if not _uncounted(fn, x):
         out, pullback = vjp(fn, x)
         return out, pullback, state
-    with FlopCounterMode(display=False) as counter:
+    counts = _REUSE.setdefault(fn, {})
+    try:
+        with FlopCounterMode(display=False) as counter:
+            out, pullback = vjp(fn, x)
+    except Exception:
+        counts[_row_key(x)] = None
+        _set_random_state(state, x.device)
         out, pullback = vjp(fn, x)
+        return out, pullback, state
     n_params = sum(p.numel() for p in fn.parameters())
     multiply_adds = counter.get_total_flops() / (2 * len(x))
-    _REUSE.setdefault(fn, {})[_row_key(x)] = multiply_adds / n_params if n_params else 0.0
+    counts[_row_key(x)] = multiply_adds / n_params if n_params else 0.0
     return out, pullback, state
 
 
@@ -206,7 +215,7 @@ def weight_reuse(fn: Fn, x: torch.Tensor) -> float | None:
     """Multiply-adds per parameter in one row's forward pass through ``fn`` at rows shaped as
     ``x``'s: about 1 for dense layers, the number of output positions for a convolution, as
     counted on the module's first :func:`linearize` at that shape. ``None`` when ``fn`` is not a
-    module or has not been counted at that shape."""
+    module, has not been counted at that shape, or its count failed."""
     if not isinstance(fn, nn.Module):
         return None
     return _REUSE.get(fn, {}).get(_row_key(x))

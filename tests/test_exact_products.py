@@ -184,3 +184,31 @@ def test_the_counted_pass_is_the_pass_itself():
     assert calls == [1, 1] and weight_reuse(net, x) > 2
     for first, second in zip(*runs):
         torch.testing.assert_close(first, second, rtol=0, atol=0)
+
+
+def test_a_pass_the_counter_fails_on_runs_uncounted_with_the_same_draws(monkeypatch):
+    """If torch's FLOP counter fails on a module's pass, the pass runs again uncounted from the
+    same generator state (the same dropout mask as a plain pass) and the products stay batched."""
+    from sklearn_regpen import _autodiff
+
+    class FailingCounter:
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            raise RuntimeError("the counter cannot follow this pass")
+
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
+    x = torch.rand(2, 1, 6, 6)
+    torch.manual_seed(0)
+    plain = net(x)
+    monkeypatch.setattr(_autodiff, "FlopCounterMode", FailingCounter)
+    torch.manual_seed(0)
+    out, _, _ = linearize(net, x)
+    torch.testing.assert_close(out, plain, rtol=0, atol=0)
+    assert weight_reuse(net, x) is None and products_batched(net, x)
+    torch.manual_seed(0)
+    torch.testing.assert_close(linearize(net, x)[0], plain, rtol=0, atol=0)  # not counted again
