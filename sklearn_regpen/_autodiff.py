@@ -18,11 +18,14 @@ and :func:`fisher_factor` (``M`` with ``M M^T = H``, the data loss's Hessian in 
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 import torch
+from torch import nn
 from torch.func import jvp, vjp, vmap
+from torch.utils.flop_counter import FlopCounterMode
 
 from . import _random
 
@@ -144,14 +147,6 @@ def _set_random_state(state, device: torch.device) -> None:
         torch.set_rng_state(state)
 
 
-def linearize(fn: Fn, x: torch.Tensor):
-    """``(outputs, pullback, state)``: ``vjp(fn, x)`` and the generator's state before it, from
-    which forward-mode products replay the pass's random draws (a dropout mask)."""
-    state = _random_state(x.device)
-    out, pullback = vjp(fn, x)
-    return out, pullback, state
-
-
 @contextmanager
 def _replaying(state, device: torch.device):
     """Draws inside the block repeat those made from ``state``; afterwards the generator is
@@ -164,15 +159,107 @@ def _replaying(state, device: torch.device):
         _set_random_state(after, device)
 
 
+#: products are batched (one pass over ``m B`` rows) for networks whose weights serve at most this
+#: many multiply-adds per row (dense layers serve one each), taken one by one above it
+#: (convolutions serve one per output position): see :func:`pull_each`. A judgement between the
+#: two measured cases, dense networks at 1 (batched faster) and SmallCNN at 30 (one by one faster)
+BATCHED_MAX_REUSE = 2.0
+
+#: module -> {(row shape, dtype): multiply-adds per parameter in one row's forward pass}
+_REUSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _row_key(x: torch.Tensor) -> tuple:
+    return tuple(x.shape[1:]), x.dtype
+
+
+def _uncounted(fn: Fn, x: torch.Tensor) -> bool:
+    """Whether :func:`linearize` should count the multiply-adds of its pass: a module at a row
+    shape not counted yet, on a plain batch (inside a ``torch.func`` transform the counter would
+    see the transform's batches too)."""
+    return (
+        isinstance(fn, nn.Module)
+        and _row_key(x) not in _REUSE.get(fn, {})
+        and not torch._C._functorch.is_functorch_wrapped_tensor(x)  # torch has no public test
+    )
+
+
+def linearize(fn: Fn, x: torch.Tensor):
+    """``(outputs, pullback, state)``: ``vjp(fn, x)`` and the generator's state before it, from
+    which forward-mode products replay the pass's random draws (a dropout mask).
+
+    The first pass of a module at a row shape is counted by torch's FLOP counter, for
+    :func:`weight_reuse`: the count reads the pass and changes nothing in it (no extra call of
+    the module, the same random draws). A pass the counter fails on runs again uncounted, from
+    the same generator state (an error of the module's own is raised from there), and that
+    module's products stay batched."""
+    state = _random_state(x.device)
+    if not _uncounted(fn, x):
+        out, pullback = vjp(fn, x)
+        return out, pullback, state
+    counts = _REUSE.setdefault(fn, {})
+    try:
+        with FlopCounterMode(display=False) as counter:
+            out, pullback = vjp(fn, x)
+    except Exception:
+        counts[_row_key(x)] = None
+        _set_random_state(state, x.device)
+        out, pullback = vjp(fn, x)
+        return out, pullback, state
+    n_params = sum(p.numel() for p in fn.parameters())
+    multiply_adds = counter.get_total_flops() / (2 * len(x))
+    counts[_row_key(x)] = multiply_adds / n_params if n_params else 0.0
+    return out, pullback, state
+
+
+def weight_reuse(fn: Fn, x: torch.Tensor) -> float | None:
+    """Multiply-adds per parameter in one row's forward pass through ``fn`` at rows shaped as
+    ``x``'s: about 1 for dense layers, the number of output positions for a convolution, as
+    counted on the module's first :func:`linearize` at that shape. ``None`` when ``fn`` is not a
+    module, has not been counted at that shape, or its count failed."""
+    if not isinstance(fn, nn.Module):
+        return None
+    return _REUSE.get(fn, {}).get(_row_key(x))
+
+
+def pull_each(pullback, cotangents: torch.Tensor, batched: bool = True) -> torch.Tensor:
+    """``pullback`` (of :func:`linearize`) applied to every cotangent of ``cotangents``
+    ``(m, B, K)``: the vector-Jacobian products, ``(m, B, *S)``.
+
+    ``batched``: as one pass over ``m B`` rows (``vmap``), else one backward pass over the
+    batch's ``B`` rows per cotangent. Both give the same numbers (to rounding) and graphs of the
+    same work for the weight update, at different speeds. Batched, the weight gradients of the
+    ``m`` products are one matrix product per layer, which dense layers gain from (784-1000-
+    1000-10 tanh network, batch 128, ``m = 10``, one CPU thread: the exact Jacobian norm's step
+    took 11.7 plain steps batched, 12.7 one by one, side by side). Convolutions lose: their
+    batched kernels run on ``m`` times larger activations at a lower rate, and torch's batched
+    rules for them and for pooling add copies (SmallCNN at batch 128: 23-24 plain steps batched,
+    12.6-14.9 one by one, ``benchmarks/results/speed_cnn.md``; also slower batched at batches
+    of 8 and 32). :func:`products_batched` decides by the network. A single cotangent is one
+    plain call either way.
+    """
+    if batched and len(cotangents) > 1:
+        return vmap(pullback)(cotangents)[0]
+    return torch.stack([pullback(c)[0] for c in cotangents])
+
+
+def products_batched(fn: Fn, x: torch.Tensor) -> bool:
+    """Whether :func:`pull_each` batches the products through ``fn`` at ``x``: yes where each
+    weight serves at most :data:`BATCHED_MAX_REUSE` multiply-adds per row (dense layers, and a
+    function that is not a module or not counted), no otherwise (convolutions)."""
+    reuse = weight_reuse(fn, x)
+    return reuse is None or reuse <= BATCHED_MAX_REUSE
+
+
 def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
     """Per-row Jacobians ``d fn(x)_i / d x_i`` flattened over the input, ``(B, K, D)``, and the
     outputs ``fn(x)`` of the same forward pass.
 
-    ``min(D, K)`` products: forward mode (``D`` Jacobian-vector products) when the input is
-    narrower than the output, reverse mode (``K`` vector-Jacobian products) otherwise, both
-    batched with ``vmap``. ``linearized``: :func:`linearize` ``(fn, x)`` when the caller has it
-    already. A random ``fn`` (dropout) is differentiated with the draws of the pass that gave the
-    outputs, in either mode.
+    ``min(D, K)`` products: forward mode (``D`` Jacobian-vector products, batched with ``vmap``)
+    when the input is narrower than the output, reverse mode (``K`` vector-Jacobian products,
+    :func:`pull_each`) otherwise. ``linearized``: :func:`linearize` ``(fn, x)`` when the caller
+    has it already. A random ``fn`` (dropout) is differentiated with the draws of the pass that
+    gave the outputs, in either mode.
     """
     n_rows, in_shape = x.shape[0], x.shape[1:]
     n_in = math.prod(in_shape)
@@ -186,7 +273,8 @@ def jacobian_and_outputs(fn: Fn, x: torch.Tensor, linearized=None):
                 _basis(n_in, n_rows, x, in_shape)
             )
         return columns.permute(1, 2, 0), out  # (D, B, K) -> (B, K, D)
-    (rows,) = vmap(pullback)(_basis(n_out, n_rows, out, (n_out,)))  # (K, B, *S)
+    basis = _basis(n_out, n_rows, out, (n_out,))
+    rows = pull_each(pullback, basis, products_batched(fn, x))  # (K, B, *S)
     return flat_rows(rows, 2).permute(1, 0, 2), out
 
 
@@ -212,7 +300,7 @@ def pullbacks(fn: Fn, x: torch.Tensor, cotangents: Callable[[torch.Tensor], torc
     ``c = cotangents(fn(x))``, shape ``(m, B, K)``, may depend on the outputs (probabilities, the
     gradient of a loss): they are fixed vectors for the product with ``J`` but stay differentiable
     with respect to the parameters, so the result can be trained through. One forward pass and
-    ``m`` batched products.
+    ``m`` products (:func:`pull_each`).
 
     Examples
     --------
@@ -221,8 +309,8 @@ def pullbacks(fn: Fn, x: torch.Tensor, cotangents: Callable[[torch.Tensor], torc
     >>> pulled
     tensor([[[2., 4.]]])
     """
-    out, pullback = vjp(fn, x)
-    (pulled,) = vmap(pullback)(cotangents(out))  # (m, B, *S)
+    out, pullback, _ = linearize(fn, x)
+    pulled = pull_each(pullback, cotangents(out), products_batched(fn, x))  # (m, B, *S)
     return flat_rows(pulled, 2), out
 
 
@@ -303,7 +391,8 @@ def jacobian_forms(
         cotangents.append(block)
         sizes.append(len(block))
         scales.append(scale)
-    (pulled,) = vmap(pullback)(cotangents[0] if len(blocks) == 1 else torch.cat(cotangents))
+    stacked = cotangents[0] if len(blocks) == 1 else torch.cat(cotangents)
+    pulled = pull_each(pullback, stacked, products_batched(fn, x))
     norms = sq_norms(pulled, 2)  # (m, B)
     forms, start = [], 0
     for size, scale in zip(sizes, scales):
