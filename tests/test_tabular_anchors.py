@@ -120,12 +120,18 @@ def test_the_cost_left_scales_each_method_s_cpu_per_row(tmp_path):
 def test_candidate_rule_picks_the_best_mean_within_the_cpu_limit():
     from benchmarks import tabular_candidates as tc
 
-    scores = {"previous defaults": {"a": [0.5], "b": [0.5]}, "fast": {"a": [0.6], "b": [0.5]},
-              "slow": {"a": [0.9], "b": [0.9]}}  # fmt: skip
-    cpu = {"previous defaults": 10.0, "fast": 29.0, "slow": 31.0}
-    assert tc.choose({"scores": scores, "cpu": cpu}) == "fast"  # slow costs over 3x
-    cpu["slow"] = 30.0
-    assert tc.choose({"scores": scores, "cpu": cpu}) == "slow"
+    fast, slow, members = "l2 alpha=1", "vat alpha=1 epsilon=0.5", "n_members=8"
+    scores = {"previous defaults": {"a": [0.5], "b": [0.5]}, fast: {"a": [0.6], "b": [0.5]},
+              slow: {"a": [0.9], "b": [0.9]}}  # fmt: skip
+    cpu = {"previous defaults": 10.0, fast: 29.0, slow: 31.0}
+    assert tc.choose({"scores": scores, "cpu": cpu}) == fast  # slow costs over 3x
+    cpu[slow] = 30.0
+    assert tc.choose({"scores": scores, "cpu": cpu}) == slow
+    # the second pick trains one network
+    summary = {"scores": {**scores, members: {"a": [1.0], "b": [1.0]}},
+               "cpu": {**cpu, members: 10.0}}  # fmt: skip
+    assert tc.picks(summary) == [members, slow]
+    assert tc.choose(summary, single=True) == slow
     # every candidate spells out every studied setting, so a change of the estimators' defaults
     # leaves its meaning alone
     for name in tc.CANDIDATES:
@@ -160,5 +166,9 @@ def test_candidates_choose_then_confirm_in_quick_mode(tmp_path, capsys):
     # the confirm run fits the previous defaults and the chosen candidate only
     assert tc.main([*out, "--set", "confirm"]) == 0
     text = (tmp_path / "tabular_candidates_regression_confirm_quick.md").read_text()
+    cells = json.loads((tmp_path / "tabular_candidates_quick_cache.json").read_text())
+    confirmed = {r["params"]["candidate"] for r in cells.values()
+                 if r["params"]["table"] in tc.QUICK_TABLES["regression"]}  # fmt: skip
+    assert chosen in confirmed and "previous defaults" in confirmed
     if chosen != "previous defaults":
         assert "## Does the choice hold?" in text and chosen in text
