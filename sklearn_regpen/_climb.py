@@ -16,8 +16,9 @@ value, and asks the rise to stand out of the curve's own scatter:
   than :data:`CLIMB_SHARE` of the fall from the first epoch to that level, and by more than
   :data:`CLIMB_SPREAD` times the scatter;
 * so did the training, on curves of 20 epochs or more, when the *end level*, the median of the
-  last half of the epochs, passes the same three tests, with the scatter of a median of that
-  many epochs (the scatter times 1.25 over the square root of their number). This finds a loss
+  last half of the epochs, passes the same three tests against the lowest level reached before
+  that half, with the scatter of a median of that many epochs (the scatter times 1.25 over the
+  square root of their number). This finds a loss
   that settled on a plateau above its best level and wanders there by more than its rise: on
   MNIST, two tanh layers of 1000 with ``jacobian`` went from 0.37 to about 0.55 and scattered
   by 0.07 per epoch.
@@ -116,15 +117,20 @@ def loss_climb(losses, first_epoch: int = 1) -> Climb | None:
     short = n < SHORT_CURVE
     window = 1 if short else max(1, n // 10)
     levels = _running_median(curve, window)
-    at = int(np.argmin(levels))
-    lowest, first = float(levels[at]), float(curve[0])
+    first = float(curve[0])
     noise = 0.0 if short else scatter(curve)
-    # the last epoch, then (long curves) the median of the last half and its own scatter
-    ends = [(1, float(curve[-1]), noise)]
+    # (epochs the end is the median of, the end, the scatter of that median, the levels it is
+    # compared with): the last epoch against every level; on long curves, the median of the last
+    # half against the levels reached before that half began (a curve still falling at its end
+    # has its lowest level there, and its last half no lower than it)
+    ends = [(1, float(curve[-1]), noise, levels)]
     if not short:
         k = n // 2
-        ends.append((k, float(np.median(curve[-k:])), noise * 1.2533 / math.sqrt(k)))
-    for k, end, spread in ends:
+        ends.append((k, float(np.median(curve[-k:])), noise * 1.2533 / math.sqrt(k),
+                     levels[: n - k - window + 1]))  # fmt: skip
+    for k, end, spread, before in ends:
+        at = int(np.argmin(before))
+        lowest = float(before[at])
         rise = end - lowest
         if (end > CLIMB_RATIO * lowest and rise > CLIMB_SHARE * (first - lowest)
                 and rise > CLIMB_SPREAD * spread):  # fmt: skip

@@ -178,6 +178,10 @@ def test_a_plateau_that_wanders_more_than_it_rose_is_a_climb():
     assert "the median of the last 10 epochs" in climb_message(climb, "penalty='jacobian'", 2)
     # the same curve with its second half back at its best level is no climb
     assert loss_climb(curve[:10] + [0.4 + (v - 0.55) / 4 for v in curve[10:]]) is None
+    # nor is a curve still falling at its end: its last half lies above its last epochs, not
+    # above any level reached before that half
+    falling = [0.6, *np.linspace(0.55, 0.3, 14), *np.linspace(0.3, 0.15, 15)]
+    assert loss_climb(falling) is None
 
 
 def test_a_forced_climb_is_reported_with_epoch_penalty_and_advice(monkeypatch):
