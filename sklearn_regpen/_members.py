@@ -52,7 +52,7 @@ from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
 from ._loop import Progress, TrainingDivergedError
 from ._objective import Objective
 from ._schedule import CosineSchedule, resolve_learning_rate
-from ._training import FUSED_ADAM, predict_batch_size
+from ._training import FUSED_ADAM, predict_batch_size, training_batches
 from .penalties import Penalty
 
 #: ``learning_rate="adaptive"``: as in the estimators (divide by 5 on a stall, stop at 1e-6)
@@ -157,7 +157,9 @@ class _Member:
             self.valid = (x_all[valid], targets[valid], w_valid)
         self.n = len(self.x)
         self.batch_size = min(estimator.batch_size, self.n)
-        self.batches = -(-self.n // self.batch_size)
+        # the fit's own batches: a last batch of one row joins the one before
+        self.bounds = training_batches(self.n, self.batch_size)
+        self.batches = len(self.bounds)
         schedule, self.reason = resolve_learning_rate(
             estimator.learning_rate, int(np.prod(X.shape[1:]))
         )
@@ -331,24 +333,24 @@ class _Stack:
         self.data = (
             _padded([m.x for m in members], n_max),
             _padded([m.y for m in members], n_max),
-            _padded([torch.ones(m.n, device=device) if m.w is None else m.w for m in members],
-                    n_max),  # fmt: skip
+            _padded(
+                [torch.ones(m.n, device=device) if m.w is None else m.w for m in members], n_max
+            ),  # fmt: skip
         )
         self.decaying = bool(self.decay.any())
         # each member's weights of its best epoch so far, updated in place (no copy per member)
         self.best = {n: p.detach().clone() for n, p in self.params.items()}
         # where each member's rows go in an epoch's batches: fixed while the stack lives
         self.n_steps = max(m.batches for m in members)
-        self.width = max(m.batch_size for m in members)
-        self.slots = [(torch.arange(m.n, device=device) // m.batch_size) * self.width
-                      + torch.arange(m.n, device=device) % m.batch_size
+        self.width = max(stop - start for m in members for start, stop in m.bounds)
+        self.slots = [torch.cat([b * self.width + torch.arange(stop - start, device=device)
+                                 for b, (start, stop) in enumerate(m.bounds)])
                       for m in members]  # fmt: skip
         real = torch.zeros(len(members), self.n_steps * self.width, device=device)
         taken = np.zeros((self.n_steps, len(members)), dtype=np.int64)
         for i, m in enumerate(members):
             real[i, self.slots[i]] = 1.0
-            taken[: m.batches, i] = m.batch_size
-            taken[m.batches - 1, i] = m.n - (m.batches - 1) * m.batch_size
+            taken[: m.batches, i] = [stop - start for start, stop in m.bounds]
         self.real = real.view(len(members), self.n_steps, self.width).transpose(0, 1)
         self.taken = taken.tolist()  # each step's real rows per member
         self.taken_rows = torch.as_tensor(taken, dtype=torch.float64, device=device)
@@ -630,8 +632,11 @@ def train_ensemble(estimator, plan):
     net.module_ = MemberAverage([n.module_ for n in nets], estimator._task)
     progress = Progress(
         loss_curve=_mean_by_epoch([p.loss_curve for p in progresses]),
-        validation_scores=(_mean_by_epoch([p.validation_scores for p in progresses])
-                           if progresses[0].validation_scores else []),  # fmt: skip
+        validation_scores=(
+            _mean_by_epoch([p.validation_scores for p in progresses])
+            if progresses[0].validation_scores
+            else []
+        ),  # fmt: skip
         best_loss=float(np.mean([p.best_loss for p in progresses])),
         best_score=float(np.mean([p.best_score for p in progresses])),
         kept_epoch=max(p.kept_epoch for p in progresses),

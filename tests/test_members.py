@@ -267,3 +267,19 @@ def test_warnings_name_the_caller_not_the_package(classes, n_members):
     with pytest.warns(ConvergenceWarning) as caught:
         RegularizedMLPClassifier((6,), n_members=n_members, max_iter=1, random_state=0).fit(X, y)
     assert {record.filename for record in caught} == {__file__}
+
+
+def test_a_member_with_a_last_batch_of_one_row_batches_as_its_own_fit(targets):
+    """49 rows in batches of 16: the fit trains on batches of 16, 16 and 17 (a last batch of one
+    row joins the one before), and so does its member in a pass beside members of other sizes."""
+    X, y = targets
+    base = RegularizedMLPRegressor((6,), max_iter=5, batch_size=16, learning_rate_init=0.01,
+                                   early_stopping=False)  # fmt: skip
+    data = [(X[:49], y[:49], None), (X, y, None)]
+    estimators = [clone(base).set_params(random_state=s) for s in (1, 2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = fit_members(estimators, data)
+        for member, seed, (X_i, y_i, _) in zip(fitted, (1, 2), data):
+            own = clone(base).set_params(random_state=seed).fit(X_i, y_i)
+            np.testing.assert_allclose(member.loss_curve_, own.loss_curve_, rtol=1e-5)
