@@ -111,7 +111,7 @@ ESTIMATOR_DOC = """{summary}
     tol : float, default=1e-4
         Improvement of the training loss (or of the validation score with ``early_stopping``)
         below which an epoch counts as no improvement.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default={n_iter_no_change}
         Training stops after more than this many epochs without improvement (of the validation
         score with ``early_stopping``; of the training loss otherwise, except under the cosine
         schedule, which runs to ``max_iter``). ``fit`` then keeps
@@ -122,9 +122,10 @@ ESTIMATOR_DOC = """{summary}
         deviations of its epoch-to-epoch scatter), at its last epoch or, over 20 epochs or more,
         as the median of its last half, is reported by a
         ``TrainingLossClimbWarning`` naming the epochs, the penalty and what to try.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training rows, stop when their {score_name} stops
-        improving, and keep the weights of the best epoch. Ignored by ``partial_fit``.
+    early_stopping : bool, default={early_stopping}
+        Hold out ``validation_fraction`` of the training rows, stop when their {score_name}
+        stops improving, and keep the weights of the best epoch. Ignored by
+        ``partial_fit``.{stopping_note}
     validation_fraction : float, default=0.1
         Share of the training rows held out when ``early_stopping=True``.
     random_state : int, RandomState instance or None, default=None
@@ -181,7 +182,9 @@ ESTIMATOR_DOC = """{summary}
     loss_curve_ : list of float
         Training objective (data loss plus penalty) of each epoch.
     validation_scores_ : list of float or None
-        {score_name} on the held-out rows per epoch when ``early_stopping``, else None.
+        {score_name} on the held-out rows per epoch when ``early_stopping``, else None (for the
+        regressor, minus the mean squared error where the held-out targets are all equal, since
+        R^2 is undefined there).
     best_loss_ : float or None
         Lowest training loss, when not ``early_stopping``.
     best_validation_score_ : float or None
@@ -257,6 +260,20 @@ def _net_doc(mlp_doc: str) -> str:
 
 
 NET_DOC = _net_doc(ESTIMATOR_DOC)
+
+
+#: the stopping rule's defaults in the docstrings: scikit-learn's for every estimator but the MLP
+#: regressor, whose defaults were chosen on tables (below)
+STOPPING_DEFAULTS = {"n_iter_no_change": "10", "early_stopping": "False", "stopping_note": ""}
+REGRESSOR_STOPPING_DEFAULTS = {
+    "n_iter_no_change": "30",
+    "early_stopping": "True",
+    "stopping_note": """
+        The regressor's defaults, ``early_stopping=True`` with ``n_iter_no_change=30``
+        (scikit-learn's are False and 10), were chosen on 9 regression tables and held on 10
+        others: mean R^2 0.45 against 0.35 for the former defaults (user guide, "Defaults and
+        why"). Set ``early_stopping=False`` to train on every row.""",
+}
 
 
 #: the classifiers' ``class_weight`` parameter (MLP and Net), for their docstrings

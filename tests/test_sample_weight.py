@@ -53,7 +53,8 @@ def test_integer_weights_are_repeated_rows(penalty, knobs, estimator):
     X = rng.random((15, 6))
     y = rng.integers(0, 3, 15) if estimator is RegularizedMLPClassifier else rng.normal(size=15)
     weights = rng.integers(0, 5, 15)
-    params = dict(penalty=penalty, **knobs, **{**FAST, "max_iter": 30})
+    # every row trains (the regressor's default early stopping draws validation rows)
+    params = dict(penalty=penalty, **knobs, **{**FAST, "max_iter": 30}, early_stopping=False)
     weighted = estimator(**params).fit(X, y, sample_weight=weights)
     repeated = estimator(**params).fit(X.repeat(weights, axis=0), y.repeat(weights))
     np.testing.assert_allclose(weighted.predict(X) if estimator is RegularizedMLPRegressor

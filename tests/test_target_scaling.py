@@ -46,6 +46,10 @@ def test_scaling_is_weighted_and_handles_a_constant_target(data, regression_data
     np.testing.assert_allclose(reg.y_scale_, [std])
     constant = RegularizedMLPRegressor(**FAST).fit(X, np.full(len(y), 1e4 + 0.1))
     assert constant.y_scale_.tolist() == [1.0]
+    # early stopping (the default) scores constant held-out targets by minus their squared
+    # error, where R^2 is undefined and would stay 0: the score improves as the outputs learn 0
+    scores = constant.validation_scores_
+    assert all(s <= 0 for s in scores) and max(scores) > scores[0]
     np.testing.assert_allclose(constant.predict(X), 1e4 + 0.1, atol=0.5)  # zeros, learnt
     X2, Y2 = regression_data
     two = RegularizedMLPRegressor(**FAST).fit(X2, 50 * Y2 + [3, -7])
@@ -88,8 +92,9 @@ def test_a_failed_fit_restores_the_scaling(data, monkeypatch):
 
 
 def test_the_estimators_share_every_other_default():
-    """Each estimator's ``__init__`` adds its one parameter and passes the rest on; its signature
-    (which scikit-learn, IDEs and the docs read) lists the base class's parameters with their
+    """Each estimator's ``__init__`` adds its own parameters (and the regressor its stopping
+    defaults) and passes the rest on; its signature (which scikit-learn, IDEs and the docs read)
+    lists the base class's parameters with their
     defaults, and no ``**kwargs``."""
     import inspect
 
@@ -105,4 +110,10 @@ def test_the_estimators_share_every_other_default():
     shared = defaults(_RegularizedMLP)
     assert "kwargs" not in shared
     assert defaults(RegularizedMLPClassifier) == {**shared, "class_weight": None}
-    assert defaults(RegularizedMLPRegressor) == {**shared, "normalize_y": True}
+    # the regressor's stopping rule defaults were chosen on regression tables
+    assert defaults(RegularizedMLPRegressor) == {
+        **shared,
+        "normalize_y": True,
+        "early_stopping": True,
+        "n_iter_no_change": 30,
+    }
