@@ -217,7 +217,7 @@ def report_task(cache: Cache, anchors: Cache, task: str, which: str, tables, fol
         report.add("## The choice", text + " The confirm tables, never used here, say whether "
                    "each holds.")  # fmt: skip
     elif which == "confirm":
-        lines = []
+        lines, adopted = [], None
         for name in names[1:]:
             gains = [
                 a - b
@@ -225,13 +225,20 @@ def report_task(cache: Cache, anchors: Cache, task: str, which: str, tables, fol
                 for a, b in zip(summary["scores"][name][t], summary["scores"][REFERENCE][t])
             ]
             holds = np.mean(gains) > 0
+            if holds and settings(name)["n_members"] == 1 and adopted is None:
+                adopted = name
             lines.append(f"- **{name}** minus the previous defaults: {np.mean(gains):+.4f} "
                          f"{metric} (SE {standard_error(gains):.4f} over {len(gains)} cells): "
                          f"it **{'holds' if holds else 'does not hold'}**.")  # fmt: skip
         if lines:
+            verdict = (
+                f"The estimator's default becomes **{adopted}**."
+                if adopted
+                else "No single-network pick holds: the estimator keeps the previous defaults."
+            )
             report.add("## Does the choice hold?", (
-                f"On the {len(done)} confirm tables:\n\n" + "\n".join(lines)
-                + ("\n\n" + WHY_SINGLE if len(lines) > 1 else "")))  # fmt: skip
+                f"On the {len(done)} confirm tables:\n\n" + "\n".join(lines) + "\n\n"
+                + verdict + ("\n\n" + WHY_SINGLE if len(lines) > 1 else "")))  # fmt: skip
     present = [m for m in ANCHORS[task] if m in METHODS[task]]
     joint = scores_of(anchors, done, fold_ids, present, "method")
     both = [t for t in done if all(t in joint["scores"][m] for m in present)]
