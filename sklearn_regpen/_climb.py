@@ -18,10 +18,11 @@ value, and asks the rise to stand out of the curve's own scatter:
 * so did the training, on curves of 20 epochs or more, when the *end level*, the median of the
   last half of the epochs, passes the same three tests against the lowest level reached before
   that half, with the scatter of a median of that many epochs (the scatter times 1.25 over the
-  square root of their number). This finds a loss
-  that settled on a plateau above its best level and wanders there by more than its rise: on
-  MNIST, two tanh layers of 1000 with ``jacobian`` went from 0.37 to about 0.55 and scattered
-  by 0.07 per epoch.
+  square root of their number), and the last epoch is still above :data:`CLIMB_RATIO` times that
+  level (a loss that spiked and is coming back down has a high last half, but it recovers).
+  This finds a loss that settled on a plateau above its best level and wanders there by more
+  than its rise: on MNIST, two tanh layers of 1000 with ``jacobian`` went from 0.37 to about
+  0.55 and scattered by 0.07 per epoch.
 
 A loss that recovers before the end is no climb: the rule reads where training ended.
 ``benchmarks/climb_rule.py`` checks it on 30 flat noisy fits of every penalty family (no alarm
@@ -133,7 +134,8 @@ def loss_climb(losses, first_epoch: int = 1) -> Climb | None:
         lowest = float(before[at])
         rise = end - lowest
         if (end > CLIMB_RATIO * lowest and rise > CLIMB_SHARE * (first - lowest)
-                and rise > CLIMB_SPREAD * spread):  # fmt: skip
+                and rise > CLIMB_SPREAD * spread
+                and curve[-1] > CLIMB_RATIO * lowest):  # fmt: skip
             return Climb(first_epoch + at + window - 1, lowest, first_epoch + n - 1, end, window,
                          k)  # fmt: skip
     return None

@@ -182,6 +182,12 @@ def test_a_plateau_that_wanders_more_than_it_rose_is_a_climb():
     # above any level reached before that half
     falling = [0.6, *np.linspace(0.55, 0.3, 14), *np.linspace(0.3, 0.15, 15)]
     assert loss_climb(falling) is None
+    # nor one that spiked and came back down by its last epoch, though its last half is high
+    # (noisy_jacobian at alpha 1 on MNIST, under the cosine decay)
+    recovered = [0.617, 0.478, 1.8, 3.181, 3.123, 3.262, 3.008, 2.713, 2.796, 2.472, 1.889, 1.723,
+                 2.106, 1.538, 2.123, 1.371, 1.278, 1.09, 0.953, 0.864, 0.863, 0.866, 0.739, 0.724,
+                 0.656, 0.664, 0.63, 0.626, 0.599, 0.616]  # fmt: skip
+    assert loss_climb(recovered) is None
 
 
 def test_a_forced_climb_is_reported_with_epoch_penalty_and_advice(monkeypatch):
