@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from test_main import houses_table
 
 from sklearn_regpen.cli import main
 from sklearn_regpen.tables import split_target
@@ -15,14 +16,7 @@ QUICK = ["--grid", "tabular", "--cv", "2", "--max-iter", "5", "--hidden", "8", "
 
 def _houses(n, seed):
     """A regression table in KEEL's manner: '<null>' marks missing cells of a numeric column."""
-    rng = np.random.default_rng(seed)
-    area, rooms = rng.uniform(30, 200, size=n).round(1), rng.integers(1, 6, size=n)
-    table = pd.DataFrame({
-        "area": area,
-        "rooms": rooms.astype(object),
-        "town": rng.choice(["north", "south"], size=n),
-        "price": (1000 * area + 5000 * rooms + rng.normal(0, 1e4, n)).round(2),
-    })
+    table = houses_table(n, seed)
     table.loc[table.index % 7 == 3, "rooms"] = "<null>"
     return table
 

@@ -228,16 +228,22 @@ def test_main_runs_on_a_csv_file_and_leaves_it_alone(tmp_path, capsys):
     assert path.read_bytes() == before
 
 
-def _write_regression_csv(path, n=60, missing="<null>"):
-    """A regression table in KEEL's manner: a continuous target, ``missing`` for empty cells."""
-    rng = np.random.default_rng(0)
+def houses_table(n, seed):
+    """A regression table of houses: numeric area, rooms (object, so a marker can stand in a
+    cell), a text column and a continuous price."""
+    rng = np.random.default_rng(seed)
     area, rooms = rng.uniform(30, 200, size=n).round(1), rng.integers(1, 6, size=n)
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "area": area,
         "rooms": rooms.astype(object),
         "town": rng.choice(["north", "south"], size=n),
         "price": (1000 * area + 5000 * rooms + rng.normal(0, 1e4, n)).round(2),
     })
+
+
+def _write_regression_csv(path, n=60, missing="<null>"):
+    """A regression table in KEEL's manner: a continuous target, ``missing`` for empty cells."""
+    table = houses_table(n, seed=0)
     table.loc[table.index.isin([3, 7, 9]), "rooms"] = missing
     table.to_csv(path, index=False)
     return path
