@@ -43,7 +43,7 @@ from .tabular_methods import folds as split_folds
 #: the estimators' settings before this study, spelled out
 PREVIOUS = {"penalty": "l2", "alpha": 1e-4, "epsilon": 0.1, "learning_rate": "auto",
             "learning_rate_init": 3e-3, "max_iter": 500, "n_iter_no_change": 10,
-            "early_stopping": False, "n_members": 1}  # fmt: skip
+            "early_stopping": False, "scoring": None, "n_members": 1}  # fmt: skip
 
 #: candidate -> the settings it changes from PREVIOUS (the same for both estimators)
 CANDIDATES = {
@@ -69,6 +69,26 @@ CANDIDATES = {
         "n_members": 8,
     },
     "early_stopping, learning_rate_init=1e-3": {"early_stopping": True, "learning_rate_init": 1e-3},
+    # a second round: early stopping on the validation loss, which tells epochs apart where the
+    # accuracy of a few dozen held-out rows cannot (added after the first round's confirm run)
+    "early_stopping on the loss": {"early_stopping": True, "scoring": "loss"},
+    "early_stopping on the loss, n_iter_no_change=30": {
+        "early_stopping": True,
+        "scoring": "loss",
+        "n_iter_no_change": 30,
+    },
+    "early_stopping on the loss, n_iter_no_change=30, l2 alpha=0.1": {
+        "early_stopping": True,
+        "scoring": "loss",
+        "n_iter_no_change": 30,
+        "alpha": 0.1,
+    },
+    "early_stopping on the loss, n_iter_no_change=30, n_members=8": {
+        "early_stopping": True,
+        "scoring": "loss",
+        "n_iter_no_change": 30,
+        "n_members": 8,
+    },
 }
 REFERENCE = "previous defaults"
 CPU_LIMIT = 3.0  # a candidate's CPU on the choose tables, at most this times REFERENCE's

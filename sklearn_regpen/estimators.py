@@ -58,6 +58,7 @@ from ._dtype import DTYPES, FLOAT32_MAX, check_range, torch_dtype
 from ._links import API_PAGE_TEMPLATE
 from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._mlp_attributes import MLPAttributes
+from ._objective import data_loss
 from ._param_checks import Interval, StrOptions, same_value, validate_params
 from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
 from ._targets import class_row_weights, standardization
@@ -339,6 +340,7 @@ class _RegularizedEstimator(BaseEstimator):
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        scoring="loss",
         warm_start=False,
         semi_supervised=False,
         random_state=None,
@@ -361,6 +363,7 @@ class _RegularizedEstimator(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scoring = scoring
         self.warm_start = warm_start
         self.semi_supervised = semi_supervised
         self.random_state = random_state
@@ -390,6 +393,7 @@ class _RegularizedEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "scoring": [StrOptions({"loss"}), None],
         "warm_start": ["boolean"],
         "semi_supervised": ["boolean"],
         "random_state": ["random_state"],
@@ -465,10 +469,26 @@ class _RegularizedEstimator(BaseEstimator):
         """Refuse an early-stopping split with no labelled row on either side (only
         classifiers have unlabelled rows)."""
 
+    def _metric(self, outputs: np.ndarray, targets, sample_weight=None) -> float:
+        """The metric of ``score`` (accuracy, R^2) of raw outputs against encoded targets."""
+        raise NotImplementedError
+
+    def _scored_rows(self, targets) -> np.ndarray | slice:
+        """The validation rows that have a target (only classifiers have unlabelled rows)."""
+        return slice(None)
+
     def _score_outputs(self, outputs: np.ndarray, targets, sample_weight=None) -> float:
         """Validation score of raw outputs against encoded targets (higher is better), weighted
-        by ``sample_weight`` when given."""
-        raise NotImplementedError
+        by ``sample_weight`` when given: minus the mean data loss the network trains on
+        (``scoring="loss"``), or the metric of ``score`` (``scoring=None``)."""
+        if self.scoring is None:
+            return self._metric(outputs, targets, sample_weight)
+        rows = self._scored_rows(targets)
+        outputs = torch.as_tensor(outputs[rows], dtype=torch.float64)
+        losses = data_loss(self._task, outputs, self._target_tensor(targets[rows], "cpu",
+                                                                    torch.float64))
+        weights = None if sample_weight is None else sample_weight[rows]
+        return -float(np.average(losses.numpy(), weights=weights))
 
     # -- fitting -----------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -1069,8 +1089,11 @@ class _Classifier:
     def _target_tensor(self, targets, device, dtype):
         return _as_tensor(targets, torch.long, device)
 
-    def _score_outputs(self, outputs, targets, sample_weight=None):
-        labelled = targets >= 0
+    def _scored_rows(self, targets):
+        return targets >= 0
+
+    def _metric(self, outputs, targets, sample_weight=None):
+        labelled = self._scored_rows(targets)
         correct = outputs.argmax(axis=1)[labelled] == targets[labelled]
         weights = None if sample_weight is None else sample_weight[labelled]
         return float(np.average(correct, weights=weights))
@@ -1180,7 +1203,7 @@ class _Regressor:
     def _target_tensor(self, targets, device, dtype):
         return _as_tensor(targets, dtype, device)
 
-    def _score_outputs(self, outputs, targets, sample_weight=None):
+    def _metric(self, outputs, targets, sample_weight=None):
         if np.ptp(targets, axis=0).max() == 0:
             # R^2 is undefined on constant targets (scikit-learn gives 0 for any imperfect
             # prediction, which would never improve): minus the mean squared error instead
