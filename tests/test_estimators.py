@@ -200,6 +200,71 @@ def test_early_stopping_keeps_the_best_epoch(blobs):
     assert len(clf.loss_curve_) == len(clf.validation_scores_) == clf.n_iter_
 
 
+def _spy_on_validation(monkeypatch, cls):
+    """Record each validation call's (outputs, targets, weights, score)."""
+    seen, original = [], cls._score_outputs
+
+    def spy(self, outputs, targets, sample_weight=None):
+        score = original(self, outputs, targets, sample_weight)
+        seen.append((outputs, targets, sample_weight, score))
+        return score
+
+    monkeypatch.setattr(cls, "_score_outputs", spy)
+    return seen
+
+
+def test_early_stopping_on_the_loss_scores_minus_the_held_out_log_loss(blobs, monkeypatch):
+    from scipy.special import softmax
+    from sklearn.metrics import log_loss
+
+    X, y = blobs
+    seen = _spy_on_validation(monkeypatch, RegularizedMLPClassifier)
+    weights = np.linspace(0.5, 2.0, len(y))
+    clf = RegularizedMLPClassifier(early_stopping=True, scoring="loss", **FAST)
+    clf.fit(X, y, sample_weight=weights)
+    assert len(seen) == clf.n_iter_ == len(clf.validation_scores_)
+    for (outputs, targets, w, score), recorded in zip(seen, clf.validation_scores_):
+        expected = log_loss(targets, softmax(outputs, axis=1), sample_weight=w, labels=[0, 1, 2])
+        assert score == pytest.approx(-expected, rel=1e-6) and recorded == score
+    assert clf.best_validation_score_ == max(clf.validation_scores_) < 0
+    # scoring=None scores the same held-out rows by their accuracy
+    seen.clear()
+    RegularizedMLPClassifier(early_stopping=True, scoring=None, **FAST).fit(X, y, weights)
+    outputs, targets, w, score = seen[0]
+    np.testing.assert_array_equal(targets, seen[0][1])
+    assert score == pytest.approx(np.average(outputs.argmax(axis=1) == targets, weights=w))
+
+
+def test_early_stopping_on_the_loss_skips_unlabelled_rows_and_sums_a_regressors_outputs(
+    regression_data,
+):
+    clf = RegularizedMLPClassifier(scoring="loss", semi_supervised=True)
+    outputs = np.array([[2.0, 0.0], [0.0, 1.0], [5.0, -5.0]])
+    targets = np.array([0, -1, 1])
+    # the unlabelled row (-1) has no loss; the others: log(1 + e^-2) and log(1 + e^10)
+    expected = -np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(10.0))])
+    assert clf._score_outputs(outputs, targets) == pytest.approx(expected)
+    reg = RegularizedMLPRegressor(scoring="loss")
+    outputs, targets = np.array([[1.0, 2.0], [0.0, 0.0]]), np.array([[0.0, 0.0], [3.0, 1.0]])
+    # half the squared error, summed over the outputs, averaged over the rows (weights 1 and 3)
+    halves = np.array([0.5 * (1 + 4), 0.5 * (9 + 1)])
+    weights = np.array([1.0, 3.0])
+    assert reg._score_outputs(outputs, targets, weights) == pytest.approx(
+        -np.average(halves, weights=weights)
+    )
+
+
+def test_early_stopping_on_the_loss_goes_on_while_the_accuracy_is_flat(blobs, monkeypatch):
+    """On an easy table the held-out accuracy stops moving early, while the log-loss still falls
+    for many epochs: the two scorings stop at different epochs, the loss later."""
+    X, y = blobs
+    settings = {**FAST, "max_iter": 300, "early_stopping": True, "n_iter_no_change": 5}
+    on_loss = RegularizedMLPClassifier(scoring="loss", **settings).fit(X, y)
+    on_accuracy = RegularizedMLPClassifier(scoring=None, **settings).fit(X, y)
+    assert on_loss.n_iter_ > on_accuracy.n_iter_
+    assert len(set(on_loss.validation_scores_)) == on_loss.n_iter_  # every epoch tells apart
+
+
 def test_stops_when_loss_plateaus_and_warns_otherwise(blobs):
     X, y = blobs
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):

@@ -84,6 +84,8 @@ def test_member_equals_its_own_fit(classes, penalty, options):
     "options",
     [
         dict(penalty="c2c", early_stopping=True, validation_fraction=0.2, n_iter_no_change=1),
+        dict(penalty="noise", early_stopping=True, scoring=None, validation_fraction=0.2,
+             n_iter_no_change=1),
         dict(penalty="vat", learning_rate="cosine"),
         dict(penalty="jacobian", learning_rate="adaptive", n_iter_no_change=1, tol=10.0),
         dict(penalty="l2", tol=0.05, n_iter_no_change=1),
