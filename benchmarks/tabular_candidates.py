@@ -326,9 +326,12 @@ def main(argv=None) -> int:
         return [REFERENCE] + [n for n in chosen(cache, task) or [] if n != REFERENCE]
 
     def plan(cache: Cache) -> list[dict]:
+        # the picks are read once per plan: reading them for every cell made the planning cost
+        # more than the fits it planned
+        names = {t: names_of(cache, t) for t in tasks}
         order = sorted((pools.ROWS[t][n], n, t) for t in tasks for n in tables_of(t, args.set))
         return [{"table": n, "fold": f, "candidate": c} for _, n, t in order
-                for f in folds_of(t) for c in names_of(cache, t)]  # fmt: skip
+                for f in folds_of(t) for c in names[t]]  # fmt: skip
 
     study = Study(cache=cache_path, run=run_cell, plan=plan, fingerprint=fingerprint,
                   options={"quick": args.quick}, label="tabular candidates",
