@@ -41,7 +41,6 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from torch import nn
@@ -140,9 +139,7 @@ class _Member:
         X, targets, weights = plan.X, plan.targets, plan.sample_weight
         train, valid = np.arange(X.shape[0]), None
         if estimator.early_stopping:
-            stratify = targets if estimator._task == "classification" else None
-            train, valid = train_test_split(train, test_size=estimator.validation_fraction,
-                                            random_state=seed, stratify=stratify)  # fmt: skip
+            train, valid = estimator._validation_split(targets, seed)
         x_all = _as_tensor(X, torch.float32, plan.device)
         self.x = x_all if valid is None else x_all[train]
         y_all = estimator._target_tensor(targets, plan.device, plan.dtype)

@@ -46,11 +46,11 @@ from ._batch_norm import batch_norm_layers, one_row_message, values_per_channel
 from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
 from ._docs import (
     CLASS_WEIGHT_DOC,
+    CLASSIFIER_STOPPING_DEFAULTS,
     ESTIMATOR_DOC,
     MLP_ATTRIBUTES_DOC,
     NORMALIZE_Y_DOC,
     NORMALIZED_ALPHA_DOC,
-    CLASSIFIER_STOPPING_DEFAULTS,
     REGRESSOR_STOPPING_DEFAULTS,
     _penalty_lines,
 )
@@ -465,6 +465,20 @@ class _RegularizedEstimator(BaseEstimator):
     def _check_unlabelled(self, targets, penalty) -> None:
         """Refuse unlabelled rows the penalty cannot use (only classifiers have them)."""
 
+    def _validation_split(self, targets, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(train_rows, valid_rows)`` for ``early_stopping``: ``validation_fraction`` of the
+        rows held out (scikit-learn's split), stratified by class for a classifier. The held-out
+        rows are at least one per class; a class of one row, or too few rows to give every class
+        a row on both sides, makes the split unstratified."""
+        rows = np.arange(len(targets))
+        if self._task != "classification":
+            return train_test_split(rows, test_size=self.validation_fraction, random_state=seed)
+        classes, counts = np.unique(targets, return_counts=True)
+        n_valid = max(math.ceil(self.validation_fraction * len(rows)), len(classes))
+        if counts.min() < 2 or len(rows) - n_valid < len(classes):
+            return train_test_split(rows, test_size=self.validation_fraction, random_state=seed)
+        return train_test_split(rows, test_size=n_valid, random_state=seed, stratify=targets)
+
     def _check_labelled_split(self, targets, train_rows, valid_rows) -> None:
         """Refuse an early-stopping split with no labelled row on either side (only
         classifiers have unlabelled rows)."""
@@ -772,10 +786,7 @@ class _RegularizedEstimator(BaseEstimator):
         X, targets, weights = plan.X, plan.targets, plan.sample_weight
         train_rows, valid_rows = np.arange(X.shape[0]), None
         if self.early_stopping and not incremental:
-            stratify = targets if self._task == "classification" else None
-            train_rows, valid_rows = train_test_split(
-                train_rows, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-            )
+            train_rows, valid_rows = self._validation_split(targets, seed)
             self._check_labelled_split(targets, train_rows, valid_rows)
         x_all = _as_tensor(X, plan.dtype, plan.device)
         tensors = [x_all, self._target_tensor(targets, plan.device, plan.dtype)]

@@ -59,23 +59,27 @@ def test_sklearn_compatible(estimator, check):
 #: tables the Jacobian and Fisher penalties' ``n_projections="auto"`` is exact, with no draw)
 NOISE_FREE = [name for name, cls in PENALTIES.items() if not cls.uses_epsilon]
 
-#: in float64, every check and no expected failure, for one classifier and one regressor (the
-#: regressor trained on every row: its default early stopping holds out a random share of them)
+#: in float64, every check and no expected failure, for one classifier and one regressor trained
+#: on every row (the MLP estimators' default early stopping holds out a random share of them);
+#: and both at their defaults, early stopping included
 FLOAT64 = [
-    RegularizedMLPClassifier(penalty="double_backprop", alpha=0.1, dtype="float64", **CHEAP),
+    RegularizedMLPClassifier(
+        penalty="double_backprop", alpha=0.1, dtype="float64", early_stopping=False, **CHEAP
+    ),  # fmt: skip
     RegularizedMLPRegressor(
         penalty="jacobian", alpha=0.1, dtype="float64", early_stopping=False, **CHEAP
     ),  # fmt: skip
+    RegularizedMLPClassifier(dtype="float64", **CHEAP),
     RegularizedMLPRegressor(dtype="float64", **CHEAP),
 ]
 
-#: with early stopping (the regressor's default) the validation rows are drawn row by row: a row
-#: of weight 2 is held out or not as one, its two copies each on their own
+#: with early stopping (the MLP estimators' default) the validation rows are drawn row by row: a
+#: row of weight 2 is held out or not as one, its two copies each on their own
 EARLY_STOPPING_FAILURES = {
     f"check_sample_weight_equivalence_on_{kind}_data": (
-        "early_stopping=True (the regressor's default) draws its validation rows row by row, so a "
-        "row of weight 2 and two copies of it are split differently; with early_stopping=False "
-        "the check passes in float64"
+        "early_stopping=True (the MLP estimators' default) draws its validation rows row by row, "
+        "so a row of weight 2 and two copies of it are split differently; with "
+        "early_stopping=False the check passes in float64"
     )
     for kind in ("dense", "sparse")
 }
@@ -109,7 +113,7 @@ PRECISION_CHECKS = (
 def test_float64_precision_checks_for_every_noise_free_penalty(estimator, penalty, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        # every row trains (the regressor's default early stopping would hold some out)
+        # every row trains (the default early stopping would hold some out)
         model = estimator(penalty=penalty, alpha=0.1, dtype="float64", early_stopping=False,
                           **CHEAP)  # fmt: skip
         getattr(estimator_checks, check)(estimator.__name__, model)

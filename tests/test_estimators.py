@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -73,8 +73,10 @@ def test_regressor_penalty_lowers_its_own_term(regression_data, name):
 
 def test_classifier_learns(blobs):
     X, y = blobs
-    clf = RegularizedMLPClassifier(random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.85  # scikit-learn's MLPClassifier() reaches 0.87 on this table
+    clf = RegularizedMLPClassifier(random_state=0)
+    # on 5 held-out folds, scikit-learn's MLPClassifier() scores 0.78 on this table
+    assert cross_val_score(clf, X, y, cv=5).mean() > 0.75
+    clf.fit(X, y)
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 3)
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
@@ -267,9 +269,10 @@ def test_early_stopping_on_the_loss_goes_on_while_the_accuracy_is_flat(blobs, mo
 
 def test_stops_when_loss_plateaus_and_warns_otherwise(blobs):
     X, y = blobs
+    on_loss = {**FAST, "early_stopping": False}  # the training loss stops the fit
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
-        RegularizedMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
-    converged = RegularizedMLPClassifier(**{**FAST, "max_iter": 2000, "tol": 1e-2}).fit(X, y)
+        RegularizedMLPClassifier(**{**on_loss, "max_iter": 2}).fit(X, y)
+    converged = RegularizedMLPClassifier(**{**on_loss, "max_iter": 2000, "tol": 1e-2}).fit(X, y)
     assert converged.n_iter_ < 2000 and converged.best_loss_ == min(converged.loss_curve_)
 
 

@@ -91,7 +91,7 @@ def test_an_epoch_is_the_torch_optimizers_steps_over_the_batches_in_order(table,
     lr, batch = 0.05, 16
     clf = RegularizedMLPClassifier(hidden_layer_sizes=(8,), penalty="none", max_iter=1,
                                    batch_size=batch, learning_rate_init=lr, warm_start=True,
-                                   random_state=0).fit(X, y)  # fmt: skip
+                                   early_stopping=False, random_state=0).fit(X, y)  # fmt: skip
     module = copy.deepcopy(clf.net_.module_)
     clf.set_params(solver=solver, shuffle=False, **options).fit(X, y)
 
@@ -160,7 +160,8 @@ def test_the_fitted_attributes_are_what_the_module_holds(table, activation):
 
 def test_loss_and_t_follow_the_training(table):
     X, y = table
-    clf = RegularizedMLPClassifier(hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+    clf = RegularizedMLPClassifier(hidden_layer_sizes=(4,), max_iter=30, early_stopping=False,
+                                   random_state=0)  # fmt: skip
     clf.fit(X, y)
     kept = int(np.argmin(clf.loss_curve_))  # the best epoch's weights are kept
     assert clf.loss_ == clf.loss_curve_[kept] == clf.best_loss_

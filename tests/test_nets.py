@@ -171,8 +171,10 @@ def test_warm_start_partial_fit_and_predict_check_the_shapes(images):
 def test_the_mlp_estimator_is_the_net_estimator_with_an_mlp_module(blobs, penalty, class_weight):
     X, y = blobs
     X, y = (X[40:], y[40:]) if class_weight else (X, y)  # unequal classes for the weights
+    # the stopping rule set: the MLP estimators' defaults differ from the Nets' there
     params = dict(penalty=penalty, alpha=0.01, max_iter=10, learning_rate_init=0.01,
-                  random_state=0, class_weight=class_weight)  # fmt: skip
+                  random_state=0, class_weight=class_weight, early_stopping=False,
+                  n_iter_no_change=10)  # fmt: skip
     mlp = RegularizedMLPClassifier(hidden_layer_sizes=(16,), activation="tanh", **params)
     net = RegularizedNetClassifier(module__hidden_layer_sizes=(16,), module__activation="tanh",
                                    **params)  # fmt: skip

@@ -144,7 +144,7 @@ def test_metadata_routing_through_pipeline_and_grid_search(blobs):
         net = RegularizedMLPClassifier(**FAST).set_fit_request(sample_weight=True)
         net.set_score_request(sample_weight=True)  # the search scores with the weights too
         pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), net)
-        search = GridSearchCV(pipe, {"regularizedmlpclassifier__alpha": [1e-4]}, cv=2)
+        search = GridSearchCV(pipe, {"regularizedmlpclassifier__alpha": [0.1]}, cv=2)
         search.fit(X, y, sample_weight=weights)
         assert np.isfinite(search.best_score_)
     # the refitted best model is the one a direct fit with the weights gives

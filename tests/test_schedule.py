@@ -19,7 +19,9 @@ from sklearn_regpen import (
 from sklearn_regpen._climb import CLIMB_RATIO, climb_message, loss_climb
 from sklearn_regpen._schedule import WIDE_INPUT, CosineSchedule, resolve_learning_rate
 
-FAST = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0, batch_size=32)
+# every row trains, and the training loss is what stops a fit (the default early stopping off)
+FAST = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0, batch_size=32,
+            early_stopping=False)
 
 
 def table(n_features=10, n_rows=120):
@@ -224,6 +226,7 @@ def test_a_real_climb_from_a_rate_far_too_high_is_reported():
     clf = RegularizedMLPClassifier(
         hidden_layer_sizes=(64,), activation="tanh", learning_rate="constant",
         learning_rate_init=0.1, max_iter=11, n_iter_no_change=100, batch_size=16, random_state=0,
+        alpha=1e-4, early_stopping=False,
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -240,7 +243,7 @@ def test_cosine_runs_to_max_iter_through_a_stalled_training_loss():
     epochs, with no ConvergenceWarning; the constant rate stops after ``n_iter_no_change``."""
     X, y = make_classification(n_samples=60, n_features=5, random_state=0)
     common = dict(learning_rate_init=1e-9, tol=1.0, n_iter_no_change=2, max_iter=8,
-                  batch_size=20, random_state=0, n_threads=1)  # fmt: skip
+                  batch_size=20, random_state=0, n_threads=1, early_stopping=False)  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         cosine = RegularizedMLPClassifier(learning_rate="cosine", **common).fit(X, y)
@@ -248,5 +251,5 @@ def test_cosine_runs_to_max_iter_through_a_stalled_training_loss():
     constant = RegularizedMLPClassifier(learning_rate="constant", **common).fit(X, y)
     assert constant.n_iter_ == 4  # the first epoch improves on nothing, then 3 stalls > 2
     # the validation rule still stops a cosine fit
-    early = RegularizedMLPClassifier(learning_rate="cosine", early_stopping=True, **common)
+    early = RegularizedMLPClassifier(learning_rate="cosine", **{**common, "early_stopping": True})
     assert early.fit(X, y).n_iter_ == 4
