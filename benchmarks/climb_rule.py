@@ -90,7 +90,8 @@ def run_cell(params: dict, *, data: str | None = None, threads: int = 1) -> dict
             hidden_layer_sizes=tuple(params["hidden"]), activation="tanh",
             penalty=params["penalty"], learning_rate="constant", learning_rate_init=3e-3,
             batch_size=128, max_iter=params["epochs"], n_iter_no_change=params["epochs"],
-            random_state=0, n_threads=threads, **params["setting"],
+            random_state=0, n_threads=threads, early_stopping=False,
+            **{"alpha": 1e-4, **params["setting"]},
         )  # fmt: skip
     else:
         X, y = make_classification(n_samples=300, n_features=10, n_informative=5,
@@ -102,7 +103,7 @@ def run_cell(params: dict, *, data: str | None = None, threads: int = 1) -> dict
             penalty=params["penalty"], learning_rate="constant",
             learning_rate_init=0.1 if fast else 3e-3, batch_size=16 if fast else 32,
             max_iter=params["epochs"], n_iter_no_change=params["epochs"], tol=0.0,
-            random_state=params["seed"], n_threads=threads,
+            random_state=params["seed"], n_threads=threads, early_stopping=False, alpha=1e-4,
         )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

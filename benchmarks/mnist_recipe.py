@@ -112,7 +112,7 @@ def main(argv=None) -> int:
                 hidden_layer_sizes=(1000,), activation="tanh", batch_size=128,
                 max_iter=args.max_iter, random_state=0, device=args.device,
                 n_threads=args.threads, warmup_epochs=warmup, clip=clip,
-                **{**params, **PENALTIES[name]},
+                early_stopping=False, **{"alpha": 1e-4, **params, **PENALTIES[name]},
             )  # fmt: skip
             started = time.process_time()
             with warnings.catch_warnings():

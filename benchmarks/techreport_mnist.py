@@ -143,7 +143,9 @@ def run_cell(params: dict, *, data: str, threads: int = 1) -> dict:
     model = RegularizedMLPClassifier(
         hidden_layer_sizes=tuple(params["hidden"]), activation="tanh", penalty=params["penalty"],
         batch_size=128, max_iter=params["epochs"], random_state=params["seed"],
-        device=params["device"], n_threads=threads, **params["setting"],
+        device=params["device"], n_threads=threads,
+        # the protocol: every training row, all the epochs (the validation rows are separate)
+        early_stopping=False, **{"alpha": 1e-4, **params["setting"]},
     )  # fmt: skip
     torch.set_num_threads(threads)
     with warnings.catch_warnings():
