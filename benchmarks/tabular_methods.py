@@ -99,6 +99,53 @@ def _ours_regressor(quick):
     return RegularizedMLPRegressor(random_state=SEED, n_threads=1, **_short(quick, max_iter=10))
 
 
+#: scikit-learn's own MLP search: ``alpha`` x 2 architectures, 8 candidates
+SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
+
+
+def _inner_folds(task: str, quick: bool):
+    """The searches' inner folds: 3 shuffled folds (2 in quick mode)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    kind = StratifiedKFold if task == "classification" else KFold
+    return kind(2 if quick else 3, shuffle=True, random_state=SEED)
+
+
+def _sklearn_search(task: str, model, prefix: str, quick: bool):
+    from sklearn.model_selection import GridSearchCV, ParameterGrid
+
+    grid = [{f"{prefix}{k}": [v] for k, v in combo.items()}
+            for combo in ParameterGrid(SKLEARN_MLP_GRID)]  # fmt: skip
+    return GridSearchCV(model, grid[:2] if quick else grid, cv=_inner_folds(task, quick),
+                        n_jobs=1)  # fmt: skip
+
+
+def _mlp_classifier_search(quick):
+    return _sklearn_search("classification", _mlp_classifier(quick), "", quick)
+
+
+def _mlp_regressor_search(quick):
+    return _sklearn_search("regression", _mlp_regressor_scaled(quick), "regressor__", quick)
+
+
+def _tabular_search(task: str, model, quick: bool):
+    from sklearn_regpen.search import tabular_search
+
+    search = tabular_search(model)
+    if quick:
+        search.set_params(param_grid=search.param_grid[:2], top_k=2,
+                          cv=_inner_folds(task, quick))  # fmt: skip
+    return search
+
+
+def _ours_classifier_search(quick):
+    return _tabular_search("classification", _ours_classifier(quick), quick)
+
+
+def _ours_regressor_search(quick):
+    return _tabular_search("regression", _ours_regressor(quick), quick)
+
+
 #: pool -> method name -> a function ``quick -> estimator`` (before the preprocessing)
 METHODS = {
     "classification": {
@@ -107,6 +154,8 @@ METHODS = {
         "HistGradientBoostingClassifier()": _hgb_classifier,
         "RealMLP_TD_Classifier()": _realmlp_classifier,
         "RegularizedMLPClassifier()": _ours_classifier,
+        "MLPClassifier() search": _mlp_classifier_search,
+        "tabular_search(RegularizedMLPClassifier())": _ours_classifier_search,
     },
     "regression": {
         "RidgeCV": _ridge,
@@ -115,9 +164,12 @@ METHODS = {
         "HistGradientBoostingRegressor()": _hgb_regressor,
         "RealMLP_TD_Regressor()": _realmlp_regressor,
         "RegularizedMLPRegressor()": _ours_regressor,
+        "MLPRegressor() search, standardized target": _mlp_regressor_search,
+        "tabular_search(RegularizedMLPRegressor())": _ours_regressor_search,
     },
 }
-PACKAGE_METHODS = set(DEFAULT.values())
+PACKAGE_METHODS = {*DEFAULT.values(), "tabular_search(RegularizedMLPClassifier())",
+                   "tabular_search(RegularizedMLPRegressor())"}  # fmt: skip
 
 
 # -- one cell --------------------------------------------------------------------------------------
