@@ -164,7 +164,7 @@ METHODS = {
         "HistGradientBoostingRegressor()": _hgb_regressor,
         "RealMLP_TD_Regressor()": _realmlp_regressor,
         "RegularizedMLPRegressor()": _ours_regressor,
-        "MLPRegressor() search, standardized target": _mlp_regressor_search,
+        "MLPRegressor() search on a standardized target": _mlp_regressor_search,
         "tabular_search(RegularizedMLPRegressor())": _ours_regressor_search,
     },
 }
