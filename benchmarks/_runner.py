@@ -104,13 +104,19 @@ class Cache:
     """A study's results, one JSON file: ``{key: record}``, a record being the cell's
     ``params``, its ``result``, the ``fingerprint`` and ``commit`` of the code that ran it, and
     its ``cpu_s`` / ``wall_s``. Written atomically after every cell, sorted, one record a few
-    lines, so that the file diffs and merges cleanly in git."""
+    lines, so that the file diffs and merges cleanly in git.
+
+    Each record's text is kept once written, so that storing a cell serializes that cell only:
+    with thousands of cached cells, writing the whole file from scratch after every cell cost
+    more than the small fits it stored. Code that changes records in place passes their keys to
+    :meth:`save`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.records: dict[str, dict] = (
             json.loads(self.path.read_text()) if self.path.exists() else {}
         )
+        self._texts: dict[str, str] = {}  # key -> the record's lines in the file
 
     def get(self, params: dict) -> dict | None:
         return self.records.get(cell_key(params))
@@ -123,13 +129,24 @@ class Cache:
         return record["result"]
 
     def put(self, params: dict, record: dict) -> None:
-        self.records[cell_key(params)] = record
-        self.save()
+        key = cell_key(params)
+        self.records[key] = record
+        self.save([key])
 
-    def save(self) -> None:
+    def save(self, changed: Iterable[str] | None = None) -> None:
+        """Write the file: ``json.dumps(records, indent=1, sort_keys=True)``, reusing the text of
+        every record but those of ``changed`` (all, when None)."""
+        if changed is None:
+            self._texts.clear()
+        for key in changed or ():
+            self._texts.pop(key, None)
+        for key in self.records.keys() - self._texts.keys():
+            # the record as json.dumps writes it at depth 1 of the whole dict
+            self._texts[key] = json.dumps({key: self.records[key]}, indent=1, sort_keys=True)[2:-2]
+        body = ",\n".join(self._texts[key] for key in sorted(self.records))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.records, indent=1, sort_keys=True) + "\n")
+        tmp.write_text("{\n" + body + "\n}\n" if body else "{}\n")
         os.replace(tmp, self.path)
 
     def fingerprints(self, keys: Iterable[str] | None = None) -> dict[str, int]:

@@ -325,10 +325,12 @@ def main(argv=None) -> int:
             return list(CANDIDATES)
         return [REFERENCE] + [n for n in chosen(cache, task) or [] if n != REFERENCE]
 
+    # what each (table, fold) runs, read once: the confirm set runs the picks of the complete
+    # choose tables, which it never changes (reading them for every planned cell made the
+    # planning cost more than the fits it planned)
+    names = {t: names_of(Cache(cache_path), t) for t in tasks}
+
     def plan(cache: Cache) -> list[dict]:
-        # the picks are read once per plan: reading them for every cell made the planning cost
-        # more than the fits it planned
-        names = {t: names_of(cache, t) for t in tasks}
         order = sorted((pools.ROWS[t][n], n, t) for t in tasks for n in tables_of(t, args.set))
         return [{"table": n, "fold": f, "candidate": c} for _, n, t in order
                 for f in folds_of(t) for c in names[t]]  # fmt: skip

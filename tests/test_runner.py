@@ -153,6 +153,44 @@ def test_the_cache_file_is_sorted_json_written_whole(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_each_write_is_the_whole_dict_dumped_sorted_though_only_new_records_are_serialized(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "c.json"
+    cache = Cache(path)
+    cache.save()
+    assert path.read_text() == "{}\n"
+
+    def whole() -> str:
+        return json.dumps(cache.records, indent=1, sort_keys=True) + "\n"
+
+    for i in (3, 1, 2):
+        cache.put({"i": i, "name": "x"}, {"result": {"score": i / 7, "list": [i, None]},
+                                          "fingerprint": "A", "cpu_s": 0.5})  # fmt: skip
+        assert path.read_text() == whole()
+    # a record changed in place is written again when its key is named, or on a full save
+    key = cell_key({"i": 1, "name": "x"})
+    cache.records[key]["fingerprint"] = "B"
+    cache.save([key])
+    assert path.read_text() == whole()
+    cache.records[key]["fingerprint"] = "C"
+    cache.save()
+    assert path.read_text() == whole()
+    # a reloaded cache reads what was written, and a put serializes the new record only
+    again = Cache(path)
+    assert again.records == cache.records
+    calls = []
+    real_dumps = json.dumps
+    monkeypatch.setattr(_runner.json, "dumps", lambda obj, **kw: calls.append(obj) or
+                        real_dumps(obj, **kw))  # fmt: skip
+    again.save()
+    again.put({"i": 4, "name": "x"}, {"result": {}, "fingerprint": "A", "cpu_s": 0.1})
+    monkeypatch.undo()
+    serialized = [c for c in calls if isinstance(c, dict) and len(c) == 1 and "i" not in c]
+    assert len(serialized) == 3 + 1  # three on the full save, then the new record alone
+    assert path.read_text() == json.dumps(again.records, indent=1, sort_keys=True) + "\n"
+
+
 def test_cells_may_depend_on_different_code(log):
     """A fingerprint per cell: changing the code of the odd cells refits those only."""
 
