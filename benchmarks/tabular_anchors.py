@@ -38,7 +38,15 @@ import pandas as pd
 from . import tabular_pools as pools
 from ._report import RESULTS, Report, markdown_table, pyplot
 from ._runner import Cache, Study, add_arguments, cell_key, provenance
-from .tabular_methods import DEFAULT, METHODS, PACKAGE_METHODS, SEED, fingerprints, run_cell
+from .tabular_methods import (
+    DEFAULT,
+    METHODS,
+    PACKAGE_METHODS,
+    SEARCHES,
+    SEED,
+    fingerprints,
+    run_cell,
+)
 
 FOLDS = {"classification": range(5), "regression": range(5)}
 QUICK_TABLES = {"classification": ["iris", "MASS/biopsy"],
@@ -75,6 +83,9 @@ REGIMES = [("all", lambda size, kind: True), ("under 1,000 rows", lambda s, k: s
 
 def report_pool(cache, task: str, which: str, tables: list[str], methods: list[str], fold_ids,
                 fps: dict, report: Report, quick: bool) -> None:  # fmt: skip
+    every = methods
+    searches = [m for m in methods if m in SEARCHES[task]]
+    methods = [m for m in methods if m not in SEARCHES[task]]  # the searches have their section
     summary = summarize(cache, task, tables, methods, fold_ids)
     complete, scores, cpu = summary["complete"], summary["scores"], summary["cpu"]
     metric = "accuracy" if task == "classification" else "R^2"
@@ -154,10 +165,52 @@ def report_pool(cache, task: str, which: str, tables: list[str], methods: list[s
     name = f"tabular_anchors_{task}_{which}{'_quick' if quick else ''}.png"
     report.figure(name, fig, f"{metric} of each method minus the package's default, per table")
 
+    report_searches(cache, task, tables, methods, searches, fold_ids, report)
     keys = [cell_key({"table": t, "fold": f, "method": m})
-            for t in tables for f in fold_ids for m in methods]  # fmt: skip
+            for t in tables for f in fold_ids for m in every]  # fmt: skip
     report.add("## Provenance", provenance(cache, keys, fps.values()) + " "
-               + cost_left(cache, task, tables, methods, fold_ids))  # fmt: skip
+               + cost_left(cache, task, tables, every, fold_ids))  # fmt: skip
+
+
+def report_searches(cache, task: str, tables: list[str], others: list[str], searches: list[str],
+                    fold_ids, report: Report) -> None:  # fmt: skip
+    """The package's search against every other method, scikit-learn's search included, on the
+    tables where all of them are complete, with each one's CPU time."""
+    ours, theirs = SEARCHES[task]
+    if ours not in searches:
+        return
+    methods = [*others, *(m for m in searches if m != ours)]
+    summary = summarize(cache, task, tables, [ours, *methods], fold_ids)
+    complete, scores, cpu = summary["complete"], summary["scores"], summary["cpu"]
+    metric = "accuracy" if task == "classification" else "R^2"
+    heading = f"## `{ours}` against every method"
+    if not complete:
+        report.add(heading, "No table is complete for the searches yet.")
+        return
+    tags = {t: pools.regimes(t) for t in complete}
+    regimes = [(label, [t for t in complete if keep(*tags[t])]) for label, keep in REGIMES]
+    regimes = [(label, members) for label, members in regimes if members]
+    total = {m: sum(sum(cpu[(t, m)]) for t in complete) for m in [ours, *methods]}
+    rows = []
+    for m in methods:
+        row = [f"`{m}`"]
+        for _, members in regimes:
+            diffs = [a - b for t in members for a, b in zip(scores[(t, ours)], scores[(t, m)])]
+            row.append(f"{np.mean(diffs):+.4f} ({standard_error(diffs):.4f})")
+        rows.append([*row, f"{total[m]:.1f}"])
+    rows.append([f"`{ours}` (CPU s)"] + [""] * len(regimes) + [f"{total[ours]:.1f}"])
+    missing = [t for t in tables if t not in complete]
+    ratio = (f" Its CPU time is {total[ours] / total[theirs]:.2f}x that of `{theirs}`."
+             if theirs in total and total[theirs] > 0 else "")  # fmt: skip
+    report.add(heading, (
+        f"On the {len(complete)} of {len(tables)} tables where every method, both searches "
+        "included, is complete" + (f" (not yet: {', '.join(missing)})" if missing else "")
+        + f": `{ours}`'s {metric} minus each method's on the same (table, fold), mean over the "
+        "cells of the regime and its standard error in brackets (positive: the search is "
+        "ahead); each method's CPU seconds on these tables. Both searches score their "
+        "candidates on 3 shuffled inner folds of the training rows." + ratio + "\n\n"
+        + markdown_table(["method", *[f"{label} ({len(m)})" for label, m in regimes], "CPU s"],
+                         rows)))  # fmt: skip
 
 
 def cost_left(cache, task: str, tables: list[str], methods: list[str], fold_ids) -> str:

@@ -170,6 +170,12 @@ METHODS = {
 }
 PACKAGE_METHODS = {*DEFAULT.values(), "tabular_search(RegularizedMLPClassifier())",
                    "tabular_search(RegularizedMLPRegressor())"}  # fmt: skip
+#: pool -> (the package's search, scikit-learn's): reported on the tables both have finished
+SEARCHES = {
+    "classification": ("tabular_search(RegularizedMLPClassifier())", "MLPClassifier() search"),
+    "regression": ("tabular_search(RegularizedMLPRegressor())",
+                   "MLPRegressor() search on a standardized target"),
+}  # fmt: skip
 
 
 # -- one cell --------------------------------------------------------------------------------------

@@ -89,6 +89,12 @@ def test_quick_run_reports_both_pools_and_reuses_its_cache(tmp_path, capsys):
             and "Tables complete for every method: 2 of 2" in text
         )
         assert "Every cell is cached." in text
+        # the searches have their own section, beside every method, with their CPU time
+        ours, theirs = tabular_anchors.SEARCHES[task]
+        section = text.split(f"## `{ours}` against every method")[1].split("## Provenance")[0]
+        assert "On the 2 of 2 tables" in section and f"that of `{theirs}`" in section
+        linear = "LogisticRegression" if task == "classification" else "RidgeCV"
+        assert f"| `{theirs}` |" in section and f"| `{linear}` |" in section
         assert (tmp_path / f"tabular_anchors_{task}_choose_quick.png").stat().st_size > 5_000
     accuracy = [
         r["result"]["score"] for r in cache.values() if r["params"]["table"] == "MASS/biopsy"
