@@ -1,4 +1,4 @@
-"""Learning-rate schedules (issue 13): the cosine decay, ``learning_rate="auto"`` (tables train
+"""Learning-rate schedules: the cosine decay, ``learning_rate="auto"`` (tables train
 exactly as before, images get the cosine), ``partial_fit`` under a schedule, and the warning of a
 training loss that climbs."""
 
