@@ -83,6 +83,8 @@ REGIMES = [("all", lambda size, kind: True), ("under 1,000 rows", lambda s, k: s
 
 def report_pool(cache, task: str, which: str, tables: list[str], methods: list[str], fold_ids,
                 fps: dict, report: Report, quick: bool) -> None:  # fmt: skip
+    if DEFAULT[task] not in methods:  # --methods without it: the comparisons need it
+        methods = [*methods, DEFAULT[task]]
     every = methods
     searches = [m for m in methods if m in SEARCHES[task]]
     methods = [m for m in methods if m not in SEARCHES[task]]  # the searches have their section
