@@ -35,6 +35,7 @@ from sklearn_regpen.search import EnsembleSearchCV
 
 from ._cells import fit_and_score, load_cache, run_missing, with_preprocessing
 from ._report import RESULTS, Report, markdown_table, pyplot
+from .tabular_methods import SKLEARN_MLP_GRID
 from .tabular_pools import load_keel as load_table
 from .tabular_split import CHOOSE, CONFIRM, describe
 
@@ -107,7 +108,6 @@ PROVENANCE = {
 #: --set: the first benchmark's 15 tables, or the choose or confirm set of 14
 #: (benchmarks/tabular_split.py)
 SETS = {"first": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
-SKLEARN_MLP_GRID = {"alpha": [1e-4, 1e-2, 1.0, 10.0], "hidden_layer_sizes": [(100,), (256, 256)]}
 
 
 def folds(y, fold_ids) -> list[tuple[np.ndarray, np.ndarray]]:
