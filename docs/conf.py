@@ -42,8 +42,8 @@ _copy_sources()
 
 # -- project --------------------------------------------------------------------------------------
 project = "sklearn-regpen"
-author = "the sklearn-regpen developers"
-copyright = "2026, the sklearn-regpen developers"
+author = "sklearn-regpen"
+copyright = "2026, sklearn-regpen"
 release = sklearn_regpen.__version__
 version = ".".join(release.split(".")[:2])
 
