@@ -89,6 +89,22 @@ CANDIDATES = {
         "n_iter_no_change": 30,
         "n_members": 8,
     },
+    # round three: the width and depth of RealMLP's network (three layers of 256), on the
+    # classifier's defaults of round two
+    "early_stopping on the loss, n_iter_no_change=30, l2 alpha=0.1, hidden (256, 256)": {
+        "early_stopping": True,
+        "scoring": "loss",
+        "n_iter_no_change": 30,
+        "alpha": 0.1,
+        "hidden_layer_sizes": (256, 256),
+    },
+    "early_stopping on the loss, n_iter_no_change=30, l2 alpha=0.1, hidden (256, 256, 256)": {
+        "early_stopping": True,
+        "scoring": "loss",
+        "n_iter_no_change": 30,
+        "alpha": 0.1,
+        "hidden_layer_sizes": (256, 256, 256),
+    },
 }
 REFERENCE = "previous defaults"
 CPU_LIMIT = 3.0  # a candidate's CPU on the choose tables, at most this times REFERENCE's
