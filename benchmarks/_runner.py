@@ -16,9 +16,11 @@ produced it (:func:`code_fingerprint`: the study's module and the package, docst
 left out, plus the torch version). A cell counts as done only at the current fingerprint. When
 the code changes in a way that should not change any result (a refactor, a new option that is off
 by default), ``--adopt N`` refits ``N`` cells of each older fingerprint and, if every compared
-field comes out identical, stamps the rest of that fingerprint's cells with the current one
-instead of refitting them all; otherwise they are refitted as the run goes on. ``--report-only``
-reads every cached result whatever its fingerprint, and the report says which code made which.
+field comes out identical (or, for a study that sets ``rtol``, equal to that relative tolerance:
+another CPU's kernels round a long training differently), stamps the rest of that fingerprint's
+cells with the current one instead of refitting them all; otherwise they are refitted as the run
+goes on. ``--report-only`` reads every cached result whatever its fingerprint, and the report
+says which code made which.
 
 Studies with a second phase (test seeds of the setting chosen on validation) give the runner a
 function of the cache that returns the cells to run; it is asked again whenever a worker is free,
@@ -175,6 +177,19 @@ def _run_one(where: tuple[str, str], params: dict, options: dict) -> tuple[dict,
     wall, cpu = time.perf_counter(), time.process_time()
     result = function(params, **options)
     return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def agree(new, old, rtol: float) -> bool:
+    """Whether a refit's field ``new`` equals the cached ``old``: identical, or numbers (and
+    lists of numbers of the same length) within ``rtol`` of each other, relatively."""
+    if new == old or rtol == 0:
+        return new == old
+    numbers = (int, float)
+    if isinstance(new, numbers) and isinstance(old, numbers):
+        return math.isclose(new, old, rel_tol=rtol)
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return all(agree(a, b, rtol) for a, b in zip(new, old))
+    return False
 
 
 @dataclass
@@ -384,6 +399,10 @@ class Study:
         package's on the package too), so that changing the package refits only its cells.
     compare : sequence of str
         The result fields that must be identical for ``--adopt`` to accept a fingerprint.
+    rtol : float, default=0
+        The relative tolerance of that comparison for numbers and lists of numbers: the same
+        code on another CPU rounds differently (a 30-epoch MNIST fit's loss curve moved by up
+        to 3e-4 of its value, its errors not at all), which is not a change of the code.
     describe : callable
         ``(params, result) -> str``, a few words per finished cell for the log.
     """
@@ -393,6 +412,7 @@ class Study:
     plan: Callable[[Cache], list]
     fingerprint: str | Callable[[dict], str]
     compare: Sequence[str] = ("score",)
+    rtol: float = 0.0
     describe: Callable[[dict, dict], str] = lambda params, result: ""
     label: str = "cells"
     options: dict = field(default_factory=dict)
@@ -448,7 +468,8 @@ class Study:
         run_cells(probe, self.run, store=keep, jobs=jobs, options=self.options,
                   label=f"checking fingerprint {old}")  # fmt: skip
         same = len(refits) == len(probe) and all(
-            refits[cell_key(p)][0].get(f) == cache.records[cell_key(p)]["result"].get(f)
+            agree(refits[cell_key(p)][0].get(f), cache.records[cell_key(p)]["result"].get(f),
+                  self.rtol)
             for p in probe for f in self.compare
         )  # fmt: skip
         if not same:

@@ -127,6 +127,28 @@ def test_a_new_fingerprint_refits_unless_adopted(log):
     assert outcome.ran == 2
 
 
+def test_adoption_within_a_relative_tolerance(log):
+    study(log, [1, 2, 3]).execute(args())
+    # a refit that differs by rounding only: refused by the exact comparison ...
+    cache, outcome = study(log, [1, 2, 3], fingerprint="B", offset=1e-9).execute(args(adopt=1))
+    assert outcome.ran == 3
+    # ... adopted within rtol; a larger difference still refits everything
+    cache, outcome = study(log, [1, 2, 3], fingerprint="C", offset=2e-9,
+                           rtol=1e-6).execute(args(adopt=1))  # fmt: skip
+    assert outcome.ran == 0 and cache.records[cell_key({"x": 3})]["adopted_from"] == "B"
+    cache, outcome = study(log, [1, 2, 3], fingerprint="D", offset=0.5,
+                           rtol=1e-6).execute(args(adopt=1))  # fmt: skip
+    assert outcome.ran == 3
+
+
+def test_agree_compares_numbers_and_lists_of_numbers():
+    assert _runner.agree([1.0, 2.0], [1.0, 2.0 + 1e-9], 1e-6)
+    assert not _runner.agree([1.0, 2.0], [1.0, 2.0 + 1e-9], 0.0)
+    assert not _runner.agree([1.0, 2.0], [1.0], 1e-6)
+    assert not _runner.agree(1.0, 1.1, 1e-6)
+    assert not _runner.agree("a", "b", 1e-6) and _runner.agree("a", "a", 1e-6)
+
+
 def test_the_fingerprint_follows_code_not_prose(tmp_path, monkeypatch):
     monkeypatch.setattr(_runner, "REPO", tmp_path)
     module = tmp_path / "m.py"
