@@ -143,7 +143,7 @@ def make_model(penalty: str, params: dict, setup: dict, seed: int) -> Regularize
         n_threads=1,
         random_state=seed,
         early_stopping=False,  # the techreport's fixed epoch budget on every training row
-        **{"alpha": 1e-4, **params},
+        **{"alpha": 1e-4, "learning_rate_init": 3e-3, **params},
     )
 
 

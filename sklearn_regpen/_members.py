@@ -160,7 +160,7 @@ class _Member:
         schedule, self.reason = resolve_learning_rate(
             estimator.learning_rate, int(np.prod(X.shape[1:]))
         )
-        self.lr = float(estimator.learning_rate_init)
+        self.lr, _ = estimator._rate(X)
         self.schedule = None
         if schedule == "cosine":
             self.schedule = CosineSchedule(self.lr, estimator.max_iter * self.batches)
@@ -168,7 +168,7 @@ class _Member:
         self.decaying = self.schedule is not None and self.valid is None
         self.describe = (
             f"penalty={estimator.penalty!r}, alpha={estimator.alpha}, "
-            f"epsilon={estimator.epsilon}, learning_rate_init={estimator.learning_rate_init}, "
+            f"epsilon={estimator.epsilon}, learning_rate_init={self.lr:g}, "
             f"learning_rate={schedule!r}"
         )
         self.progress = Progress()
@@ -557,7 +557,7 @@ def _finish(m: _Member):
             named[name].copy_(value)
     net.penalty = m.plan.penalty
     net.batch_size = m.batch_size
-    net.set_params(lr=est.learning_rate_init)
+    net.set_params(lr=m.lr)
     net.initialize_optimizer()
     optimizer = net.optimizer_
     state = m.optimizer_state

@@ -46,12 +46,12 @@ from ._batch_norm import batch_norm_layers, one_row_message, values_per_channel
 from ._climb import TrainingLossClimbWarning, climb_message, loss_climb
 from ._docs import (
     CLASS_WEIGHT_DOC,
-    CLASSIFIER_STOPPING_DEFAULTS,
+    CLASSIFIER_DEFAULTS,
     ESTIMATOR_DOC,
     MLP_ATTRIBUTES_DOC,
     NORMALIZE_Y_DOC,
     NORMALIZED_ALPHA_DOC,
-    REGRESSOR_STOPPING_DEFAULTS,
+    REGRESSOR_DEFAULTS,
     _penalty_lines,
 )
 from ._dtype import DTYPES, FLOAT32_MAX, check_range, torch_dtype
@@ -60,7 +60,7 @@ from ._loop import Progress, TrainingDivergedError, run_epochs
 from ._mlp_attributes import MLPAttributes
 from ._objective import data_loss
 from ._param_checks import Interval, StrOptions, same_value, validate_params
-from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate
+from ._schedule import LEARNING_RATES, CosineSchedule, resolve_learning_rate, resolve_rate
 from ._targets import class_row_weights, standardization
 from ._torch_state import default_dtype, forward_flops, probing, seeded, training_allowed
 from ._training import FUSED_ADAM, PenalizedNet, predict_batch_size, training_batches
@@ -676,6 +676,16 @@ class _RegularizedEstimator(BaseEstimator):
         """``(optimizer class, kwargs)``; the learning rate is ``learning_rate_init``."""
         raise NotImplementedError
 
+    def _hidden_layer_count(self) -> int | None:
+        """Hidden layers of the network, where the estimator knows them (None: a user's module)."""
+        return None
+
+    def _rate(self, X) -> tuple[float, str]:
+        """``(rate, reason)``: the peak learning rate of a fit on ``X``, ``learning_rate_init``
+        resolved (``"auto"`` decides from the inputs and the network)."""
+        return resolve_rate(self.learning_rate_init, int(np.prod(X.shape[1:])),
+                            self._hidden_layer_count())  # fmt: skip
+
     def _build_net(self, plan: _Plan) -> PenalizedNet:
         factory, module_kwargs = self._module_factory(tuple(plan.X.shape[1:]), plan.n_outputs)
         optimizer, optimizer_kwargs = self._optimizer_factory()
@@ -685,7 +695,7 @@ class _RegularizedEstimator(BaseEstimator):
             criterion=torch.nn.Identity,  # unused: the data loss is the objective's
             optimizer=optimizer,
             **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-            lr=self.learning_rate_init,
+            lr=self._rate(plan.X)[0],
             batch_size=self.batch_size,
             max_epochs=1,
             train_split=None,
@@ -806,33 +816,36 @@ class _RegularizedEstimator(BaseEstimator):
         net.batch_size = min(self.batch_size, len(train_rows))
         net.iterator_train__shuffle = self.shuffle  # skorch's name; PenalizedNet's batches read it
         schedule, reason = resolve_learning_rate(self.learning_rate, int(np.prod(X.shape[1:])))
+        rate, rate_reason = self._rate(X)
         net.lr_schedule = None
         optimizer = self._optimizer_factory()
         if not incremental or not net.uses_optimizer(*optimizer):
             # a fresh optimizer, as the parameters now ask for it, for every fit (warm_start keeps
             # the weights only, as scikit-learn), and for a partial_fit after `optimizer` or an
             # `optimizer__*` changed (its state is for the old one)
-            net.set_params(lr=self.learning_rate_init)
+            net.set_params(lr=rate)
             net.use_optimizer(*optimizer)
         if not incremental:
             if schedule == "cosine":
                 steps = self.max_iter * len(training_batches(len(train_rows), net.batch_size))
-                net.lr_schedule = CosineSchedule(self.learning_rate_init, steps)
+                net.lr_schedule = CosineSchedule(rate, steps)
                 net.schedule_step_ = 0
         elif schedule == "cosine":
             # partial_fit has no length to decay over: it trains at learning_rate_init, also
             # after a fit whose cosine left the optimizer's rate near 0
             for group in net.optimizer_.param_groups:
-                group["lr"] = self.learning_rate_init
+                group["lr"] = rate
         if self.verbose:
             print(reason + (" (partial_fit: constant)" if incremental else ""))
+            if self.learning_rate_init == "auto":
+                print(rate_reason)
         if valid_rows is None:  # every row trains: no second copy of the data
             train = TensorDataset(*tensors)
         else:
             train = TensorDataset(*(t[train_rows] for t in tensors))
         describe = (
             f"penalty={self.penalty!r}, alpha={self.alpha}, epsilon={self.epsilon}, "
-            f"learning_rate_init={self.learning_rate_init}, learning_rate={schedule!r}"
+            f"learning_rate_init={rate:g}, learning_rate={schedule!r}"
         )
         start = progress.n_iter
         # the cosine decays to 0 at max_iter: the training loss's stall rule would end the fit on
@@ -944,15 +957,19 @@ class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "n_members": [Interval(Integral, 1, None, closed="left")],
         **_RegularizedEstimator._parameter_constraints,
+        # "auto": the rate follows the depth of the network on image-like inputs
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, n_members=1,
-                 early_stopping=True, n_iter_no_change=30, **kwargs):  # fmt: skip
+                 early_stopping=True, n_iter_no_change=30, learning_rate_init="auto",
+                 **kwargs):  # fmt: skip
         # the stopping rule's defaults differ from scikit-learn's (False and 10) here: chosen on
-        # tables (benchmarks/tabular_candidates.py)
+        # tables (benchmarks/tabular_candidates.py); the rate's on MNIST (benchmarks/
+        # techreport_mnist.py)
         super().__init__(early_stopping=early_stopping, n_iter_no_change=n_iter_no_change,
-                         **kwargs)  # fmt: skip
+                         learning_rate_init=learning_rate_init, **kwargs)  # fmt: skip
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -973,6 +990,9 @@ class _RegularizedMLP(MLPAttributes, _RegularizedEstimator):
             )
         return {"hidden_layer_sizes": self._check_hidden_layer_sizes(),
                 "activation": self.activation, "n_members": self.n_members}  # fmt: skip
+
+    def _hidden_layer_count(self) -> int:
+        return len(self._check_hidden_layer_sizes())
 
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -1133,7 +1153,7 @@ class RegularizedMLPClassifier(ClassifierMixin, _Classifier, _RegularizedMLP):
         summary="Multi-layer perceptron classifier with an input-space regularizer.",
         loss="cross-entropy",
         sklearn_name="MLPClassifier",
-        **CLASSIFIER_STOPPING_DEFAULTS,
+        **CLASSIFIER_DEFAULTS,
         f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
         penalties=_penalty_lines(),
         score_name="accuracy",
@@ -1242,7 +1262,7 @@ class RegularizedMLPRegressor(RegressorMixin, _Regressor, _RegularizedMLP):
         summary="Multi-layer perceptron regressor with an input-space regularizer.",
         loss="half the squared error",
         sklearn_name="MLPRegressor",
-        **REGRESSOR_STOPPING_DEFAULTS,
+        **REGRESSOR_DEFAULTS,
         f_meaning="the raw outputs ``z``",
         penalties=_penalty_lines(),
         score_name="R^2",

@@ -30,7 +30,7 @@ from ._docs import (
     NET_DOC,
     NORMALIZE_Y_DOC,
     NORMALIZED_ALPHA_DOC,
-    STOPPING_DEFAULTS,
+    NET_DEFAULTS,
     _penalty_lines,
 )
 from ._param_checks import StrOptions
@@ -261,7 +261,7 @@ _NET_EXAMPLE = """    >>> import torch
 class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
     __doc__ = NET_DOC.format(
         summary="Classifier training your own torch module with an input-space regularizer.",
-        **STOPPING_DEFAULTS,
+        **NET_DEFAULTS,
         loss="cross-entropy",
         outputs="one logit per class",
         f_meaning="the class probabilities ``softmax(z)`` of the logits ``z``",
@@ -297,7 +297,7 @@ class RegularizedNetClassifier(ClassifierMixin, _Classifier, _RegularizedNet):
 class RegularizedNetRegressor(RegressorMixin, _Regressor, _RegularizedNet):
     __doc__ = NET_DOC.format(
         summary="Regressor training your own torch module with an input-space regularizer.",
-        **STOPPING_DEFAULTS,
+        **NET_DEFAULTS,
         loss="half the squared error",
         outputs="one output per target",
         f_meaning="the raw outputs ``z``",

@@ -17,7 +17,14 @@ from sklearn_regpen import (
     _loop,
 )
 from sklearn_regpen._climb import CLIMB_RATIO, climb_message, loss_climb
-from sklearn_regpen._schedule import WIDE_INPUT, CosineSchedule, resolve_learning_rate
+from sklearn_regpen._schedule import (
+    AUTO_RATE,
+    AUTO_RATE_DEEP,
+    WIDE_INPUT,
+    CosineSchedule,
+    resolve_learning_rate,
+    resolve_rate,
+)
 
 # every row trains, and the training loss is what stops a fit (the default early stopping off)
 FAST = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0, batch_size=32,
@@ -46,6 +53,48 @@ def test_auto_decides_from_the_number_of_features():
     schedule, reason = resolve_learning_rate("auto", 784)
     assert schedule == "cosine" and "784 features" in reason
     assert resolve_learning_rate("adaptive", 784)[0] == "adaptive"
+
+
+def test_auto_rate_decides_from_the_inputs_and_the_depth():
+    assert (AUTO_RATE, AUTO_RATE_DEEP) == (3e-3, 1e-3)
+    assert resolve_rate("auto", 784, 1)[0] == AUTO_RATE
+    rate, reason = resolve_rate("auto", 784, 2)
+    assert rate == AUTO_RATE_DEEP and "2 hidden layers" in reason
+    assert resolve_rate("auto", 784, 3)[0] == AUTO_RATE_DEEP
+    assert resolve_rate("auto", WIDE_INPUT - 1, 3)[0] == AUTO_RATE  # tables keep their rate
+    assert resolve_rate("auto", 784, None)[0] == AUTO_RATE  # a module of unknown depth
+    assert resolve_rate(0.01, 784, 2) == (0.01, "learning_rate_init=0.01")
+
+
+@pytest.mark.parametrize("hidden, n_features, same_as", [
+    ((8, 8), WIDE_INPUT, AUTO_RATE_DEEP),  # image-like, two layers: the slower rate
+    ((8,), WIDE_INPUT, AUTO_RATE),  # image-like, one layer
+    ((8, 8), 10, AUTO_RATE),  # a table: the rate of before, whatever the depth
+])  # fmt: skip
+def test_auto_rate_trains_as_the_rate_it_stands_for(hidden, n_features, same_as, capsys):
+    X, y = table(n_features=n_features, n_rows=90)
+    settings = {**FAST, "hidden_layer_sizes": hidden, "max_iter": 3}
+    auto = RegularizedMLPClassifier(**settings, verbose=True).fit(X, y)
+    assert f"learning_rate_init='auto': {same_as:g}" in capsys.readouterr().out
+    fixed = RegularizedMLPClassifier(**settings, learning_rate_init=same_as).fit(X, y)
+    other = RegularizedMLPClassifier(**settings, learning_rate_init=4 * same_as).fit(X, y)
+    assert auto.loss_curve_ == fixed.loss_curve_ != other.loss_curve_
+    np.testing.assert_array_equal(auto.predict_proba(X), fixed.predict_proba(X))
+    # the members' pass resolves it the same way
+    pair = dict(settings, n_members=2)
+    np.testing.assert_allclose(
+        RegularizedMLPClassifier(**pair).fit(X, y).predict_proba(X),
+        RegularizedMLPClassifier(**pair, learning_rate_init=same_as).fit(X, y).predict_proba(X),
+        rtol=0, atol=0,
+    )
+
+
+def test_the_net_estimators_take_a_number_only():
+    from sklearn_regpen import RegularizedNetClassifier
+
+    X, y = table()
+    with pytest.raises(ValueError, match="'learning_rate_init' parameter .* Got 'auto'"):
+        RegularizedNetClassifier(learning_rate_init="auto").fit(X, y)
 
 
 @pytest.mark.parametrize("penalty, n_features", [("l2", 10), ("jacobian", 10), ("vat", 10),
