@@ -17,8 +17,11 @@ whose fits take at most 3x the CPU of ``PREVIOUS`` on those tables; and, by the 
 best candidate that trains one network, the one a default can take (``WHY_SINGLE``; this second
 pick was added after the first choose tables had put members on top). ``--set confirm`` then
 runs ``PREVIOUS`` and the picks on the confirm tables, which no choice looks at; a pick holds when
-its paired gain over ``PREVIOUS`` there is positive. The confirm report also sets both
-beside the anchors of ``benchmarks/tabular_anchors.py`` on the same tables.
+its paired gain over ``PREVIOUS`` there is positive, and, from the third round on, its gain
+over the standing default too (``STANDING``, which the confirm set also runs; this part was
+added once the third round's classifier pick had gained over ``PREVIOUS`` on the confirm
+tables but lost to the standing default there). The confirm report
+also sets them beside the anchors of ``benchmarks/tabular_anchors.py`` on the same tables.
 
 Cells are (table, fold, candidate), on the folds, preprocessing and threads of the anchors study
 (``benchmarks/tabular_methods.py``), cached in ``results/tabular_candidates_cache.json``.
@@ -43,7 +46,8 @@ from .tabular_methods import folds as split_folds
 #: the estimators' settings before this study, spelled out
 PREVIOUS = {"penalty": "l2", "alpha": 1e-4, "epsilon": 0.1, "learning_rate": "auto",
             "learning_rate_init": 3e-3, "max_iter": 500, "n_iter_no_change": 10,
-            "early_stopping": False, "scoring": None, "n_members": 1}  # fmt: skip
+            "early_stopping": False, "scoring": None, "n_members": 1,
+            "hidden_layer_sizes": (100,)}  # fmt: skip
 
 #: candidate -> the settings it changes from PREVIOUS (the same for both estimators)
 CANDIDATES = {
@@ -107,6 +111,10 @@ CANDIDATES = {
     },
 }
 REFERENCE = "previous defaults"
+#: the estimators' defaults when the latest round started (round two's picks): the confirm set
+#: runs them beside the new picks, and a pick replaces them only where it beats them there
+STANDING = {"classification": "early_stopping on the loss, n_iter_no_change=30, l2 alpha=0.1",
+            "regression": "early_stopping on the loss, n_iter_no_change=30"}  # fmt: skip
 CPU_LIMIT = 3.0  # a candidate's CPU on the choose tables, at most this times REFERENCE's
 ANCHORS = {"classification": ["MLPClassifier()", "HistGradientBoostingClassifier()",
                               "RealMLP_TD_Classifier()", "LogisticRegression"],
@@ -254,24 +262,39 @@ def report_task(cache: Cache, anchors: Cache, task: str, which: str, tables, fol
                    "each holds.")  # fmt: skip
     elif which == "confirm":
         lines, adopted = [], None
+        standing = STANDING[task] if STANDING[task] in names else None
+
+        def gain(name: str, over: str) -> list:
+            return [a - b for t in done
+                    for a, b in zip(summary["scores"][name][t], summary["scores"][over][t])]
+
         for name in names[1:]:
-            gains = [
-                a - b
-                for t in done
-                for a, b in zip(summary["scores"][name][t], summary["scores"][REFERENCE][t])
-            ]
+            if name == standing:
+                continue
+            gains = gain(name, REFERENCE)
             holds = np.mean(gains) > 0
+            line = (f"- **{name}** minus the previous defaults: {np.mean(gains):+.4f} {metric} "
+                    f"(SE {standard_error(gains):.4f} over {len(gains)} cells)")  # fmt: skip
+            if standing is not None and name != standing:
+                over = gain(name, standing)
+                holds = holds and np.mean(over) > 0
+                line += (f"; minus the standing default ({standing}): {np.mean(over):+.4f} "
+                         f"(SE {standard_error(over):.4f})")  # fmt: skip
             if holds and settings(name)["n_members"] == 1 and adopted is None:
                 adopted = name
-            lines.append(f"- **{name}** minus the previous defaults: {np.mean(gains):+.4f} "
-                         f"{metric} (SE {standard_error(gains):.4f} over {len(gains)} cells): "
-                         f"it **{'holds' if holds else 'does not hold'}**.")  # fmt: skip
+            lines.append(line + f": it **{'holds' if holds else 'does not hold'}**.")
         if lines:
+            keeps = (f"the estimator keeps its standing default, **{standing}**" if standing
+                     else "the estimator keeps the previous defaults")  # fmt: skip
             verdict = (
                 f"The estimator's default becomes **{adopted}**."
-                if adopted
-                else "No single-network pick holds: the estimator keeps the previous defaults."
+                if adopted and adopted != standing
+                else f"No single-network pick holds: {keeps}."
             )
+            if standing:
+                verdict += (" A pick holds when it gains over both the previous defaults and the "
+                            "standing default, the estimator's default when the latest round "
+                            "started.")  # fmt: skip
             report.add("## Does the choice hold?", (
                 f"On the {len(done)} confirm tables:\n\n" + "\n".join(lines) + "\n\n"
                 + verdict + ("\n\n" + WHY_SINGLE if len(lines) > 1 else "")))  # fmt: skip
@@ -305,8 +328,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", choices=["both", *pools.TASKS], default="both")
     parser.add_argument("--set", choices=["choose", "confirm"], default="choose",
-                        help="'choose': every candidate; 'confirm': the previous defaults and "
-                        "the candidates the choose tables picked")  # fmt: skip
+                        help="'choose': every candidate; 'confirm': the previous defaults, the "
+                        "standing defaults and the candidates the choose tables picked")  # fmt: skip
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -339,7 +362,8 @@ def main(argv=None) -> int:
     def names_of(cache: Cache, task: str) -> list[str]:
         if args.set == "choose":
             return list(CANDIDATES)
-        return [REFERENCE] + [n for n in chosen(cache, task) or [] if n != REFERENCE]
+        confirmed = [REFERENCE, STANDING[task], *(chosen(cache, task) or [])]
+        return list(dict.fromkeys(confirmed))  # in order, without repeats
 
     # what each (table, fold) runs, read once: the confirm set runs the picks of the complete
     # choose tables, which it never changes (reading them for every planned cell made the
