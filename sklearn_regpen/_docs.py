@@ -25,8 +25,8 @@ ESTIMATOR_DOC = """{summary}
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Width of each hidden layer.
+    hidden_layer_sizes : tuple of int, default={hidden_default}
+        Width of each hidden layer.{hidden_note}
     activation : {{"relu", "tanh", "logistic", "identity"}}, default="relu"
         Hidden-layer non-linearity.
     solver : {{"adam", "sgd"}}, default="adam"
@@ -288,8 +288,9 @@ MLP_RATE_DOC = """    learning_rate_init : float or "auto", default="auto"
 """
 #: the defaults where the estimators differ, for their docstrings: scikit-learn's stopping rule
 #: for the Net estimators; the MLP estimators' were chosen on tables (below)
-NET_DEFAULTS = {"alpha_default": "1e-4", "n_iter_no_change": "10", "early_stopping": "False",
-                "stopping_note": "", "learning_rate_init_doc": NET_RATE_DOC}  # fmt: skip
+NET_DEFAULTS = {"hidden_default": "(100,)", "hidden_note": "", "alpha_default": "1e-4",
+                "n_iter_no_change": "10", "early_stopping": "False", "stopping_note": "",
+                "learning_rate_init_doc": NET_RATE_DOC}  # fmt: skip
 _MLP_STOPPING_NOTE = """
         The MLP estimators' defaults, ``early_stopping=True`` with ``n_iter_no_change=30`` and
         ``scoring="loss"`` (scikit-learn's are False and 10, on the accuracy or R^2), were chosen
@@ -303,14 +304,22 @@ _CLASSIFIER_FIGURES = """With ``alpha=0.1``, on 20 classification tables held ou
         choice: a mean accuracy of 0.869 against 0.866 with scikit-learn's ``early_stopping``,
         ``n_iter_no_change`` and ``alpha``, at three quarters of the CPU time; 1.1 points ahead
         on the 20 tables of the choice."""
+_REGRESSOR_HIDDEN_NOTE = """ scikit-learn's ``MLPRegressor`` has one layer of 100; two
+        layers of 256 with ``alpha=0.1``, chosen on 9 regression tables, raised the mean R^2 on
+        10 others held out from the choice from 0.447 to 0.457 (paired SE 0.005), at about
+        twice the CPU time (user guide, "Defaults and why")."""
 REGRESSOR_DEFAULTS = {
-    "alpha_default": "1e-4",
+    "hidden_default": "(256, 256)",
+    "hidden_note": _REGRESSOR_HIDDEN_NOTE,
+    "alpha_default": "0.1",
     "n_iter_no_change": "30",
     "early_stopping": "True",
     "stopping_note": _MLP_STOPPING_NOTE.format(figures=_REGRESSOR_FIGURES),
     "learning_rate_init_doc": MLP_RATE_DOC,
 }
 CLASSIFIER_DEFAULTS = {
+    "hidden_default": "(100,)",
+    "hidden_note": "",
     "alpha_default": "0.1",
     "n_iter_no_change": "30",
     "early_stopping": "True",
