@@ -328,8 +328,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", choices=["both", *pools.TASKS], default="both")
     parser.add_argument("--set", choices=["choose", "confirm"], default="choose",
-                        help="'choose': every candidate; 'confirm': the previous defaults, the "
-                        "standing defaults and the candidates the choose tables picked")  # fmt: skip
+                        help="'choose': every candidate; 'confirm': the previous defaults, "
+                        "the standing defaults and the candidates the choose tables picked",
+                        )  # fmt: skip
     parser.add_argument(
         "--quick",
         action="store_true",

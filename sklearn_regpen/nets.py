@@ -27,10 +27,10 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ._docs import (
     CLASS_WEIGHT_DOC,
+    NET_DEFAULTS,
     NET_DOC,
     NORMALIZE_Y_DOC,
     NORMALIZED_ALPHA_DOC,
-    NET_DEFAULTS,
     _penalty_lines,
 )
 from ._param_checks import StrOptions
