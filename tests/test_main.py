@@ -415,11 +415,16 @@ def test_help_is_plain_text_under_the_commands_own_name(command, prog):
 def test_defaults_are_the_estimators(monkeypatch):
     from sklearn_regpen import RegularizedMLPRegressor
     from sklearn_regpen.cli.options import build_parser
+    from sklearn_regpen.cli.sweep import models
 
     args = build_parser().parse_args([])
-    for estimator in (RegularizedMLPClassifier(), RegularizedMLPRegressor()):
+    assert args.hidden is None  # each task's network keeps its estimator's layers
+    for task, estimator in (("classification", RegularizedMLPClassifier()),
+                            ("regression", RegularizedMLPRegressor())):  # fmt: skip
         assert args.max_iter == estimator.max_iter
-        assert args.hidden == ",".join(map(str, estimator.hidden_layer_sizes))
+        network = models(args, task)[0]
+        assert network.hidden_layer_sizes == estimator.hidden_layer_sizes
+        assert ",".join(map(str, estimator.hidden_layer_sizes)) in build_parser().format_help()
 
 
 # -- paths are the user's --------------------------------------------------------------------------

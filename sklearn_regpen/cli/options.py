@@ -22,7 +22,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import get_scorer, get_scorer_names
 
 from ..datasets import CLASSIFICATION
-from ..estimators import RegularizedMLPClassifier
+from ..estimators import RegularizedMLPClassifier, RegularizedMLPRegressor
 from ..penalties import PENALTIES
 from .errors import OptionError
 from .table import MAX_AUTO_CLASSES, Data, bundled_data, csv_data
@@ -33,6 +33,9 @@ MAX_SEED = 2**32 - 1
 DEFAULT_SCORING = {"classification": "accuracy", "regression": "r2"}
 #: the networks' defaults, as the estimators define them
 NET_DEFAULTS = RegularizedMLPClassifier().get_params()
+#: each task's network's hidden layers, as its estimator defines them
+HIDDEN_DEFAULTS = {"classification": RegularizedMLPClassifier().hidden_layer_sizes,
+                   "regression": RegularizedMLPRegressor().hidden_layer_sizes}  # fmt: skip
 #: what a scorer's metric is for, by the module scikit-learn defines it in
 _SCORER_MODULES = {
     "sklearn.metrics._classification": "classification",
@@ -149,9 +152,11 @@ def build_parser(prog: str = "regpen-sweep") -> argparse.ArgumentParser:
                              "balanced_accuracy, f1_macro, neg_log_loss, r2, "
                              "neg_mean_absolute_error (default: accuracy for classification, "
                              "r2 for regression)")
-    search.add_argument("--hidden", default=",".join(map(str, NET_DEFAULTS["hidden_layer_sizes"])),
+    search.add_argument("--hidden", default=None,
                         help="hidden layer sizes, comma-separated (e.g. 256,256), as the "
-                             "networks' hidden_layer_sizes")
+                             "networks' hidden_layer_sizes (default: the estimator's, "
+                             + "; ".join(f"{','.join(map(str, h))} for {task}"
+                                         for task, h in HIDDEN_DEFAULTS.items()) + ")")
     search.add_argument("--max-iter", type=int, default=NET_DEFAULTS["max_iter"],
                         help="maximum epochs per fit, as the networks' max_iter")
     search.add_argument("--seed", type=int, default=0,
@@ -204,12 +209,13 @@ def check_options(args: argparse.Namespace) -> None:
         raise OptionError(f"--penalties: unknown penalties {unknown}; choose from "
                           f"{', '.join(PENALTIES)}")
     text = args.hidden
-    try:
-        args.hidden = tuple(int(h) for h in text.split(","))
-    except ValueError:
-        raise OptionError(f"--hidden must be comma-separated integers, got {text!r}") from None
-    if any(h < 1 for h in args.hidden):
-        raise OptionError(f"--hidden: layer sizes must be at least 1, got {text!r}")
+    if text is not None:  # None: each task's estimator's own default
+        try:
+            args.hidden = tuple(int(h) for h in text.split(","))
+        except ValueError:
+            raise OptionError(f"--hidden must be comma-separated integers, got {text!r}") from None
+        if any(h < 1 for h in args.hidden):
+            raise OptionError(f"--hidden: layer sizes must be at least 1, got {text!r}")
     for name in ("per_class", "grid_size", "max_iter"):
         if getattr(args, name) < 1:
             raise OptionError(f"--{name.replace('_', '-')} must be at least 1, got "

@@ -44,8 +44,9 @@ PREFIX = "net__"
 
 def models(args: argparse.Namespace, task: str):
     """``(network step, {reference name: reference step})`` for the task."""
-    net_options = dict(hidden_layer_sizes=args.hidden, max_iter=args.max_iter,
-                       random_state=args.seed)
+    net_options = dict(max_iter=args.max_iter, random_state=args.seed)
+    if args.hidden is not None:  # else the estimator's default for the task
+        net_options["hidden_layer_sizes"] = args.hidden
     # one torch thread per fit (the estimators' default): parallelism comes from n_jobs
     if task == "classification":
         return (
