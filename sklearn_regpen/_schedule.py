@@ -13,6 +13,10 @@ can end it sooner).
 :data:`WIDE_INPUT` features (tables) train at the constant rate, exactly as before the schedules
 existed; wider inputs (images: MNIST has 784 pixels) get the cosine decay, which the MNIST
 measurements of ``benchmarks/mnist_recipe.py`` chose (user guide, "Training recipe").
+
+The MLP estimators' ``learning_rate_init="auto"`` is the peak rate, decided from the same inputs
+and the network's depth (:func:`resolve_rate`): the tables' 3e-3, except for networks of two or
+more hidden layers on image-like inputs, which get 1e-3 (``benchmarks/techreport_mnist.py``).
 """
 
 from __future__ import annotations
