@@ -284,7 +284,7 @@ MLP_RATE_DOC = """    learning_rate_init : float or "auto", default="auto"
         layers of 1000, 30 epochs of the cosine decay, each penalty's best setting), two hidden
         layers reached a validation error as low or lower at 1e-3 than at 3e-3 for all seven
         penalties tried (up to 1.4 points lower, for ``noisy_jacobian``), while one hidden
-        layer was better at 3e-3 for every penalty tried (user guide, "Training recipe").
+        layer was better at 3e-3 for six of them (user guide, "Training recipe").
 """
 #: the defaults where the estimators differ, for their docstrings: scikit-learn's stopping rule
 #: for the Net estimators; the MLP estimators' were chosen on tables (below)
