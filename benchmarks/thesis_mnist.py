@@ -403,7 +403,9 @@ def main(argv=None) -> int:
     study = Study(
         cache=args.cache, run=run_cell, fingerprint=fingerprint,
         plan=lambda cache: Plan(args, cache, fingerprint).cells(),
-        compare=("valid_accuracy", "test_accuracy", "loss_curve"), rtol=1e-3,
+        # the training's first epochs: the errors of a long training move by rounding alone on
+        # another CPU (the runner's `compare`)
+        compare=(("loss_curve", 3),), rtol=1e-4,
         label="thesis MNIST fits",
         options={"data": str(args.data), "threads": args.threads},
         describe=lambda p, r: (f"{p['method']} {p['size']}/class {setting_text(p['setting'])} "

@@ -141,6 +141,54 @@ def test_adoption_within_a_relative_tolerance(log):
     assert outcome.ran == 3
 
 
+def curve(params, *, log=None, tail=0.0):
+    """A cell with a curve: its first points fixed by the code, its last one "chaotic"."""
+    square(params, log=log)
+    x = params["x"]
+    return {"curve": [x, x + 1.0, x + 2.0 + tail]}
+
+
+def test_adoption_can_compare_the_first_points_of_a_curve(log):
+    def curves(fingerprint, tail, compare):
+        return Study(cache=log / "cache.json", run=curve, fingerprint=fingerprint,
+                     plan=lambda cache: [{"x": x} for x in (1, 2)], compare=compare,
+                     options={"log": str(log / "log"), "tail": tail})  # fmt: skip
+
+    curves("A", 0.0, ("curve",)).execute(args())
+    # the last point moved (another CPU's rounding, amplified): the whole curve differs ...
+    cache, outcome = curves("B", 0.5, ("curve",)).execute(args(adopt=1))
+    assert outcome.ran == 2
+    # ... its first two points do not
+    cache, outcome = curves("C", 0.25, (("curve", 2),)).execute(args(adopt=1))
+    assert outcome.ran == 0 and cache.records[cell_key({"x": 2})]["adopted_from"] == "B"
+    assert _runner.compared({"curve": [1, 2, 3]}, ("curve", 2)) == [1, 2]
+    assert _runner.compared({}, ("curve", 2)) is None
+
+
+def test_a_later_phase_restamps_the_cells_of_an_adopted_code(log):
+    """Cells that a later phase plans once an earlier one is cached at the current code are
+    restamped, not refitted, when their code was adopted."""
+
+    def phased(fingerprint, offset=0.0):
+        def plan(cache):
+            ready = cache.result({"x": 3}, fingerprint) is not None
+            return [{"x": 1}, {"x": 3}] + ([{"x": 2}] if ready else [])
+
+        return Study(cache=log / "cache.json", run=square, fingerprint=fingerprint, plan=plan,
+                     options={"log": str(log / "log"), "offset": offset})  # fmt: skip
+
+    study(log, [1, 2]).execute(args())  # code A: cells 1 and 2, not 3
+    cache, outcome = phased("B").execute(args(adopt=1))
+    # adoption refits cell 1 (the probe), the run fits the new cell 3, and cell 2, planned
+    # after it, is restamped: fitted once only, at code A
+    assert runs(log) == [1, 1, 2, 3] and outcome.ran == 1
+    assert cache.records[cell_key({"x": 2})]["fingerprint"] == "B"
+    assert cache.records[cell_key({"x": 2})]["adopted_from"] == "A"
+    # a code whose refits differ is not restamped later either
+    cache, outcome = phased("C", offset=0.5).execute(args(adopt=1))
+    assert outcome.ran == 3 and cache.result({"x": 2}, "C") == {"score": 4.5}
+
+
 def test_agree_compares_numbers_and_lists_of_numbers():
     assert _runner.agree([1.0, 2.0], [1.0, 2.0 + 1e-9], 1e-6)
     assert not _runner.agree([1.0, 2.0], [1.0, 2.0 + 1e-9], 0.0)
