@@ -166,7 +166,8 @@ def main(argv=None) -> int:
     data = None if args.data is None else str(args.data)
     study = Study(
         cache=args.cache, run=run_cell, fingerprint=fingerprint, plan=lambda cache: cells(args),
-        compare=("loss_curve",), label="loss curves", options={"data": data},
+        # the first epochs: a long curve moves by rounding alone on another CPU
+        compare=(("loss_curve", 3),), rtol=1e-4, label="loss curves", options={"data": data},
         describe=lambda p, r: " ".join(str(p.get(k, "")) for k in ("kind", "penalty", "seed")),
     )  # fmt: skip
     cache, outcome = study.execute(args)
