@@ -185,9 +185,9 @@ def test_the_mlp_estimator_is_the_net_estimator_with_an_mlp_module(blobs, penalt
 def test_the_regressor_is_the_mlp_regressor_with_an_mlp_module(regression_data, normalize_y):
     X, y = regression_data
     y = 1000 * y + 1e4  # units where normalize_y matters
-    # the stopping rule set: the MLP regressor's defaults differ from the Net's there
+    # the stopping rule and alpha set: the MLP regressor's defaults differ from the Net's there
     params = dict(max_iter=10, learning_rate_init=0.01, random_state=0, normalize_y=normalize_y,
-                  early_stopping=False, n_iter_no_change=10)  # fmt: skip
+                  early_stopping=False, n_iter_no_change=10, alpha=1e-4)  # fmt: skip
     mlp = RegularizedMLPRegressor(hidden_layer_sizes=(16,), **params).fit(X, y)
     net = RegularizedNetRegressor(module__hidden_layer_sizes=(16,), **params).fit(X, y)
     np.testing.assert_array_equal(mlp.predict(X), net.predict(X))

@@ -92,7 +92,7 @@ def test_a_failed_fit_restores_the_scaling(data, monkeypatch):
 
 
 def test_the_estimators_share_every_other_default():
-    """Each estimator's ``__init__`` adds its own parameters (and the classifier its ``alpha``)
+    """Each estimator's ``__init__`` adds its own parameters (and defaults chosen on tables)
     and passes the rest on; its signature (which scikit-learn, IDEs and the docs read)
     lists the base class's parameters with their
     defaults, and no ``**kwargs``."""
@@ -109,8 +109,10 @@ def test_the_estimators_share_every_other_default():
 
     shared = defaults(_RegularizedMLP)
     assert "kwargs" not in shared
-    # the classifier's alpha was chosen on classification tables
+    # the classifier's alpha was chosen on classification tables, the regressor's alpha and
+    # layers on regression tables
     assert defaults(RegularizedMLPClassifier) == {**shared, "class_weight": None, "alpha": 0.1}
-    assert defaults(RegularizedMLPRegressor) == {**shared, "normalize_y": True}
+    assert defaults(RegularizedMLPRegressor) == {**shared, "normalize_y": True, "alpha": 0.1,
+                                                 "hidden_layer_sizes": (256, 256)}  # fmt: skip
     # the MLP estimators' stopping rule was chosen on tables; the Nets keep scikit-learn's
     assert shared["early_stopping"] is True and shared["n_iter_no_change"] == 30
