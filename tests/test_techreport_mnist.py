@@ -84,3 +84,38 @@ def test_quick_mode_on_real_mnist(tmp_path):
     errors = [float(line.split("|")[4].split()[0]) for line in table.splitlines()
               if line.startswith("| MLP")]  # fmt: skip
     assert len(errors) == 7 and max(errors) < 20  # 5 epochs of a 100-unit net: about 12%
+
+
+# -- the points beyond a grid's end ------------------------------------------------------------
+def _cell(penalty, hidden, **setting):
+    return {"penalty": penalty, "hidden": hidden, "setting": setting, "seed": 0}
+
+
+def test_next_point_continues_the_grid_spacing():
+    # evenly spaced (noise's standard deviations): one more step; else the 1-3-10 ladder
+    assert techreport_mnist.next_point(0.3, [0.1, 0.2, 0.3], +1) == 0.4
+    assert techreport_mnist.next_point(0.1, [0.1, 0.2, 0.3], -1) is None  # 0 is no std
+    assert techreport_mnist.next_point(0.03, [0.03, 0.1, 0.3, 1.0], -1) == 0.01
+    assert techreport_mnist.next_point(1.0, [0.3, 1.0], +1) == 3.0
+    assert techreport_mnist.next_point(10.0, [10.0, 100.0], -1) == 3.0
+
+
+def test_a_choice_at_the_grid_end_adds_the_next_point_and_stops_when_beaten():
+    jac = [{"alpha": a} for a in (0.03, 0.1, 0.3, 1.0)]
+    grid = [_cell("jacobian", [1000, 1000], **s) for s in jac]
+    best = {**grid[0], "setting": {"alpha": 0.03, "learning_rate_init": 1e-3}}
+    added = techreport_mnist.beyond_grid(best, grid + [best])
+    # at the same rate, on the axis where it sits at the end only
+    assert added == [{**best, "setting": {"alpha": 0.01, "learning_rate_init": 1e-3}}]
+    # once 0.01 was tried and lost, 0.03 is no longer at an end: nothing more
+    assert techreport_mnist.beyond_grid(best, grid + [best] + added) == []
+    # a winner beyond the grid calls for the next point, up to MAX_BEYOND points past the grid
+    won = added[0]
+    second = techreport_mnist.beyond_grid(won, grid + [best, won])
+    assert [c["setting"]["alpha"] for c in second] == [0.003]
+    assert techreport_mnist.beyond_grid(second[0], grid + [best, won] + second) == []
+    # an interior choice adds nothing; two axes at their ends add one point each
+    assert techreport_mnist.beyond_grid(grid[1], grid) == []
+    vat = _cell("vat", [1000], alpha=1.0, epsilon=1.0)
+    points = {tuple(c["setting"].items()) for c in techreport_mnist.beyond_grid(vat, [vat])}
+    assert points == {(("alpha", 3.0), ("epsilon", 1.0)), (("alpha", 1.0), ("epsilon", 0.3))}
