@@ -295,9 +295,9 @@ def beyond_grid(best: dict, cells: list) -> list:
         on_grid = [s[axis] for s in grid if axis in s]
         tried = on_grid + [c["setting"][axis] for c in cells
                            if c["hidden"] == hidden and axis in c["setting"]]  # fmt: skip
-        for direction, end in ((-1, min(tried)), (+1, max(tried))):
-            outside = [v for v in set(tried) if (v - (min(on_grid) if direction < 0
-                                                      else max(on_grid))) * direction > 0]
+        for direction, end, grid_end in ((-1, min(tried), min(on_grid)),
+                                         (+1, max(tried), max(on_grid))):  # fmt: skip
+            outside = [v for v in set(tried) if (v - grid_end) * direction > 0]
             if value != end or len(outside) >= MAX_BEYOND:
                 continue
             point = next_point(value, on_grid, direction)
