@@ -187,3 +187,33 @@ def test_a_run_of_some_methods_reports_without_the_default(tmp_path):
     assert tabular_anchors.main(argv) == 0
     text = (tmp_path / "tabular_anchors_classification_choose_quick.md").read_text()
     assert "Tables complete for every method: 0 of 2" in text
+
+
+def test_ingredients_quick_run_and_its_modules(tmp_path):
+    import torch
+
+    from benchmarks import tabular_ingredients as ti
+    from sklearn_regpen._objective import decayed_weights
+
+    # the embedding keeps each input beside its periodic features, and weight decay leaves its
+    # frequencies and phases alone (RealMLP's choice)
+    embed = ti.PeriodicEmbedding(3, frequencies=5, width=2)
+    x = torch.randn(4, 3)
+    out = embed(x)
+    assert out.shape == (4, 3 * (1 + 2)) and torch.equal(out[:, :3], x)
+    decayed = {id(w) for w in decayed_weights(embed)}
+    assert id(embed.weight) in decayed and id(embed.frequency) not in decayed
+    # a shift of the first input moves only it and its own embedded values (columns 3 and 4)
+    moved = embed(x + torch.tensor([0.3, 0.0, 0.0]))
+    assert torch.equal(moved[:, 1:3], out[:, 1:3]) and torch.equal(moved[:, 5:], out[:, 5:])
+    assert not torch.equal(moved[:, 3:5], out[:, 3:5])
+    # in evaluation mode dropout is off: the dropout MLP predicts as its plain layers do
+    net = ti.DropoutMLP(3, 2).eval()
+    plain = torch.nn.Sequential(*[m for m in net.layers if not isinstance(m, torch.nn.Dropout)])
+    assert torch.equal(net(x), plain(x))
+
+    assert ti.main(["--quick", "--out", str(tmp_path)]) == 0
+    cache = json.loads((tmp_path / "tabular_ingredients_quick_cache.json").read_text())
+    assert {r["params"]["candidate"] for r in cache.values()} == set(ti.CANDIDATES)
+    text = (tmp_path / "tabular_ingredients_quick.md").read_text()
+    assert "## What it says" in text and "quick mode" in text
