@@ -186,7 +186,8 @@ def report(cache, tables, fold_ids, fingerprint, argv, quick: bool) -> Report:
         best = max(gains, key=lambda n: np.mean(gains[n]))
         mean_se = {n: f"{100 * np.mean(g):+.2f} points (SE {100 * standard_error(g):.2f})"
                    for n, g in gains.items()}  # fmt: skip
-        within = (f"{len(leading)} of {len(gains)} candidates lead the plain MLP within "
+        verb = "leads" if len(leading) == 1 else "lead"
+        within = (f"{len(leading)} of {len(gains)} candidates {verb} the plain MLP within "
                   f"{CPU_LIMIT:g}x its CPU" if leading else "no candidate leads the plain MLP "
                   f"within {CPU_LIMIT:g}x its CPU")  # fmt: skip
         rep.add("## What it says", (
