@@ -428,8 +428,9 @@ class Study:
     fingerprint: str | Callable[[dict], str]
     compare: Sequence[str | tuple[str, int]] = ("score",)
     rtol: float = 0.0
-    #: (old, new) fingerprint pairs whose refits agreed: cells of the old code that a later phase
-    #: plans are restamped as they come, not refitted
+    #: (old, new) fingerprint pairs whose refits agreed in this call: cells of the old code that
+    #: a later phase plans are restamped as they come, not refitted; so are those of pairs that an
+    #: earlier call agreed on, which the cache keeps (:meth:`agreements`)
     agreed: set = field(default_factory=set)
     describe: Callable[[dict, dict], str] = lambda params, result: ""
     label: str = "cells"
@@ -439,14 +440,22 @@ class Study:
         """The fingerprint of the code that runs the cell ``params``."""
         return self.fingerprint(params) if callable(self.fingerprint) else self.fingerprint
 
+    @staticmethod
+    def agreements(cache: Cache) -> set:
+        """The (old, new) fingerprint pairs whose refits agreed in any call: a cell restamped
+        from ``old`` to ``new`` records both, and restamping happens only on agreement."""
+        return {(r["adopted_from"], r["fingerprint"])
+                for r in cache.records.values() if "adopted_from" in r}  # fmt: skip
+
     def missing(self, cache: Cache) -> list:
         out, restamp = [], {}  # restamp: current fingerprint -> keys of an adopted code's cells
+        agreed = self.agreed | self.agreements(cache)
         for p in self.plan(cache):
             current = self.fingerprint_of(p)
             if cache.result(p, current) is not None:
                 continue
             record = cache.records.get(cell_key(p))
-            if record is not None and (record["fingerprint"], current) in self.agreed:
+            if record is not None and (record["fingerprint"], current) in agreed:
                 restamp.setdefault(current, []).append(cell_key(p))
             else:
                 out.append(p)

@@ -309,3 +309,20 @@ def test_adopt_reaches_the_cells_of_a_later_phase(log):
     # is the same (A -> B) and already decided, so they are adopted without another refit
     assert outcome.ran == 0 and runs(log) == [1, 1, 2, 10, 11]
     assert all(r["fingerprint"] == "B" for r in cache.records.values())
+
+
+def test_a_later_call_restamps_the_cells_of_a_code_adopted_before(log):
+    """An adoption holds beyond the call that made it: cells of the adopted code that a later
+    call plans are restamped without ``--adopt``, as the cache records the agreement."""
+    study(log, [1, 2, 3]).execute(args())  # code A
+    cache, _ = study(log, [1, 2]).execute(args())  # nothing to fit
+    cache, outcome = study(log, [1], fingerprint="B").execute(args(adopt=1))
+    assert outcome.ran == 0 and runs(log) == [1, 1, 2, 3]  # the probe refitted cell 1
+    assert Study.agreements(cache) == {("A", "B")}
+    # a later call, without --adopt, plans cells 2 and 3 of code A: restamped, not refitted
+    cache, outcome = study(log, [1, 2, 3], fingerprint="B").execute(args())
+    assert outcome.ran == 0 and runs(log) == [1, 1, 2, 3]
+    assert cache.records[cell_key({"x": 3})]["adopted_from"] == "A"
+    # a code never adopted is refitted as before
+    cache, outcome = study(log, [1], fingerprint="C").execute(args())
+    assert outcome.ran == 1
