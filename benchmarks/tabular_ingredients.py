@@ -161,7 +161,9 @@ def report(cache, tables, fold_ids, fingerprint, argv, quick: bool) -> Report:
         "folds and preprocessing of the anchors study, `random_state=0`, one thread. Each "
         "candidate is `RegularizedNetClassifier(module)` with the default classifier's training "
         "settings: " + ", ".join(f"`{k}={v!r}`" for k, v in STANDING.items())
-        + f". Tables complete for every candidate: {len(done)} of {len(tables)}."))  # fmt: skip
+        + f". Tables complete for every candidate: {len(done)} of {len(tables)}. These choose "
+        "tables are the only ones used: a candidate that led here would go on to the confirm "
+        "tables, which no choice looks at, before any default changed."))  # fmt: skip
     if not done:
         return rep
     means_of = {n: np.mean([np.mean(v) for v in summary["scores"][n].values()]) for n in names}
