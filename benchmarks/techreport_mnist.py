@@ -8,8 +8,9 @@
 The techreport's protocol (its section 8): train on rows 0-49,999 of MNIST's training file,
 choose each penalty's ``alpha`` / ``epsilon`` and the architecture (a tanh MLP of one or of two
 hidden layers of 1000) on rows 50,000-59,999 with seed 0 (each architecture's best setting is
-also tried at a slower rate, 1e-3, since a deeper net may want one, and a choice at an end of
-an axis of the grid adds the next point beyond it, up to two), then report the test error
+also tried at a slower rate, 1e-3, since a deeper net may want one, and the neighbours of a
+choice are tried along each axis, the rate's included: the grid's next values, and past an end
+of the grid the next point beyond, up to two), then report the test error
 of the chosen setting as mean ± sd over seeds 0, 1 and 2. Each architecture's own best setting
 runs every seed too, so that the report compares one hidden layer with two. Every model is a
 ``RegularizedMLPClassifier`` with the package's defaults (``learning_rate="auto"``: a cosine
@@ -66,8 +67,9 @@ GRIDS = {
         "vat": [{"alpha": 1.0, "epsilon": 1.0}],
     },
 }
-#: the rate each penalty's best two-layer setting is tried again at (the default is 3e-3)
-SLOWER_RATE = 1e-3
+#: the rate of the grid, and the one each architecture's best setting is tried again at
+GRID_RATE, SLOWER_RATE = 3e-3, 1e-3
+RATE = "learning_rate_init"
 STDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 BINS = np.linspace(-1, 1, 41)
 SENSITIVITY = ("jacobian_sq_norm", "hessian_sq_norm", "logit_jacobian_sq_norm")
@@ -150,7 +152,7 @@ def run_cell(params: dict, *, data: str, threads: int = 1) -> dict:
         # the protocol: every training row, all the epochs (the validation rows are separate);
         # the rate of the grid is 3e-3, the slower trials' 1e-3 (learning_rate_init="auto"
         # would pick either by the depth)
-        early_stopping=False, **{"alpha": 1e-4, "learning_rate_init": 3e-3, **params["setting"]},
+        early_stopping=False, **{"alpha": 1e-4, "learning_rate_init": GRID_RATE, **params["setting"]},
     )  # fmt: skip
     torch.set_num_threads(threads)
     with warnings.catch_warnings():
@@ -224,12 +226,12 @@ def rate_trials(args, cache, fingerprint: str | None) -> list:
 
 def slower(c: dict) -> dict:
     """The cell ``c`` at :data:`SLOWER_RATE`."""
-    return {**c, "setting": {**c["setting"], "learning_rate_init": SLOWER_RATE}}
+    return {**c, "setting": {**c["setting"], RATE: SLOWER_RATE}}
 
 
 def architecture_choices(args, cache, fingerprint: str | None) -> dict:
     """``{(penalty, hidden): cell}``: the best seed-0 candidate of each penalty within each
-    architecture, its slower-rate trial and the points beyond the grid included, once all of
+    architecture, its slower-rate trial and the neighbours of its choices included, once all of
     them are cached."""
     return _best_of(args, cache, fingerprint, candidates_of(args, cache, fingerprint))
 
@@ -245,16 +247,16 @@ def _best_of(args, cache, fingerprint: str | None, candidates: dict) -> dict:
 
 
 def candidates_of(args, cache, fingerprint: str | None) -> dict:
-    """Every candidate of each penalty: the grid, then the slower-rate trials and the points
-    beyond the grid as they come (:func:`beyond_grid`)."""
+    """Every candidate of each penalty: the grid, then the slower-rate trials and the
+    neighbours of each choice as they come (:func:`neighbours`)."""
     cands = selection(args)
     for trial in rate_trials(args, cache, fingerprint):
         cands[trial["penalty"]].append(trial)
     if args.grid != "full":
         return cands
-    while True:  # each point beyond may be chosen in turn, and call for the next one
+    while True:  # each neighbour may be chosen in turn, and call for its own
         added = [c for best in _best_of(args, cache, fingerprint, cands).values()
-                 for c in beyond_grid(best, cands[best["penalty"]])
+                 for c in neighbours(best, cands[best["penalty"]])
                  if c not in cands[best["penalty"]]]  # fmt: skip
         if not added:
             return cands
@@ -281,29 +283,45 @@ def next_point(value: float, grid: list, direction: int) -> float | None:
     return (min(further) if direction > 0 else max(further)) if further else None
 
 
-def beyond_grid(best: dict, cells: list) -> list:
-    """The cells one step beyond ``best`` on each axis of its setting where ``best`` sits at
-    an end of the values tried (the grid's and those already added beyond it), at the same
-    rate and other values; none past :data:`MAX_BEYOND` points beyond the grid. A choice at an
-    end of its grid may be held there only by the grid."""
-    penalty, hidden = best["penalty"], best["hidden"]
-    grid = GRIDS["full"][penalty]
+def neighbours(best: dict, cells: list) -> list:
+    """The untried cells one step from ``best`` along each axis of its setting, the rate
+    included: the points of an axis are the grid's values (the rate's: 3e-3 and
+    :data:`SLOWER_RATE`) and those tried along the line through ``best`` (every other value
+    the same); past an end the next point beyond (:func:`next_point`), up to
+    :data:`MAX_BEYOND` points beyond the grid. At the grid's rate an interior choice has its
+    neighbours in the grid already; a choice at an end of an axis may be held there only by the
+    grid, and a choice at the slower rate has neighbours that only that rate can try."""
+    grid = GRIDS["full"][best["penalty"]]
+    point = _point(best)
+    lines = [_point(c) for c in cells if c["hidden"] == best["hidden"]]
     out = []
-    for axis, value in best["setting"].items():
-        if axis == "learning_rate_init":
-            continue
-        on_grid = [s[axis] for s in grid if axis in s]
-        tried = on_grid + [c["setting"][axis] for c in cells
-                           if c["hidden"] == hidden and axis in c["setting"]]  # fmt: skip
-        for direction, end, grid_end in ((-1, min(tried), min(on_grid)),
-                                         (+1, max(tried), max(on_grid))):  # fmt: skip
-            outside = [v for v in set(tried) if (v - grid_end) * direction > 0]
-            if value != end or len(outside) >= MAX_BEYOND:
+    for axis, value in point.items():
+        on_grid = [GRID_RATE, SLOWER_RATE] if axis == RATE else [s[axis] for s in grid]
+        line = [p[axis] for p in lines
+                if all(p.get(a) == v for a, v in point.items() if a != axis)]  # fmt: skip
+        values = sorted(set(on_grid) | set(line))
+        i = values.index(value)
+        for direction, grid_end in ((-1, min(on_grid)), (+1, max(on_grid))):
+            if 0 <= i + direction < len(values):
+                step = values[i + direction]
+            elif sum((v - grid_end) * direction > 0 for v in values) < MAX_BEYOND:
+                step = next_point(value, on_grid, direction)
+            else:
                 continue
-            point = next_point(value, on_grid, direction)
-            if point is not None:
-                out.append({**best, "setting": {**best["setting"], axis: point}})
+            neighbour = {**best, "setting": _setting({**point, axis: step})}
+            if step is not None and neighbour not in cells:
+                out.append(neighbour)
     return out
+
+
+def _point(c: dict) -> dict:
+    """A cell's setting with its rate spelled out."""
+    return {**c["setting"], RATE: c["setting"].get(RATE, GRID_RATE)}
+
+
+def _setting(point: dict) -> dict:
+    """The setting of a point: the grid's rate is left unsaid, as in the grid's cells."""
+    return {a: v for a, v in point.items() if not (a == RATE and v == GRID_RATE)}
 
 
 def planner(args, fingerprint: str | None):
@@ -390,8 +408,9 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
         f"{data}; tanh MLP {' or '.join(arch_text(h) for h in args.hidden)} (architecture and "
         f"setting chosen on the validation rows, seed {args.seeds[0]}, among the grid of "
         f"each penalty (section \"Validation error of every candidate\"), each "
-        f"architecture's best setting at the rate {SLOWER_RATE:g}, and the points beyond a "
-        f"choice at an end of a grid's axis), batch 128, "
+        f"architecture's best setting at the rate {SLOWER_RATE:g}, and the neighbours of a "
+        f"choice along each axis, the rate's included, up to two points past an end of the "
+        f"grid), batch 128, "
         f"{args.max_iter} epochs, a rate of 3e-3 unless the setting gives one, package "
         f"defaults otherwise (`learning_rate='auto'`: a cosine decay on 784 pixels, run to the "
         f"last epoch); test error mean ± sd over the "
@@ -531,7 +550,7 @@ def rate_figure(rep: Report, args, cache) -> None:
     for p in args.penalties:
         for hidden in args.hidden:
             best = grid_best.get((p, tuple(hidden)))
-            for rate, c in ((3e-3, best), (SLOWER_RATE, None if best is None else slower(best))):
+            for rate, c in ((GRID_RATE, best), (SLOWER_RATE, None if best is None else slower(best))):
                 r = None if c is None else cache.result(c)
                 value = float("nan") if r is None else 100 * r["valid_error"]
                 bars.setdefault((arch_text(hidden), rate), []).append(value)

@@ -86,7 +86,7 @@ def test_quick_mode_on_real_mnist(tmp_path):
     assert len(errors) == 7 and max(errors) < 20  # 5 epochs of a 100-unit net: about 12%
 
 
-# -- the points beyond a grid's end ------------------------------------------------------------
+# -- the neighbours of a choice ----------------------------------------------------------------
 def _cell(penalty, hidden, **setting):
     return {"penalty": penalty, "hidden": hidden, "setting": setting, "seed": 0}
 
@@ -100,22 +100,59 @@ def test_next_point_continues_the_grid_spacing():
     assert techreport_mnist.next_point(10.0, [10.0, 100.0], -1) == 3.0
 
 
+def _settings(cells):
+    return {tuple(sorted(c["setting"].items())) for c in cells}
+
+
+def _jacobian(alpha, rate=None):
+    return _cell("jacobian", [1000, 1000], alpha=alpha,
+                 **({} if rate is None else {"learning_rate_init": rate}))  # fmt: skip
+
+
 def test_a_choice_at_the_grid_end_adds_the_next_point_and_stops_when_beaten():
-    jac = [{"alpha": a} for a in (0.03, 0.1, 0.3, 1.0)]
-    grid = [_cell("jacobian", [1000, 1000], **s) for s in jac]
-    best = {**grid[0], "setting": {"alpha": 0.03, "learning_rate_init": 1e-3}}
-    added = techreport_mnist.beyond_grid(best, grid + [best])
-    # at the same rate, on the axis where it sits at the end only
-    assert added == [{**best, "setting": {"alpha": 0.01, "learning_rate_init": 1e-3}}]
-    # once 0.01 was tried and lost, 0.03 is no longer at an end: nothing more
-    assert techreport_mnist.beyond_grid(best, grid + [best] + added) == []
-    # a winner beyond the grid calls for the next point, up to MAX_BEYOND points past the grid
-    won = added[0]
-    second = techreport_mnist.beyond_grid(won, grid + [best, won])
-    assert [c["setting"]["alpha"] for c in second] == [0.003]
-    assert techreport_mnist.beyond_grid(second[0], grid + [best, won] + second) == []
-    # an interior choice adds nothing; two axes at their ends add one point each
-    assert techreport_mnist.beyond_grid(grid[1], grid) == []
+    grid = [_jacobian(a) for a in (0.03, 0.1, 0.3, 1.0)]
+    slow = [_jacobian(a, 1e-3) for a in (0.03, 0.1, 0.3, 1.0)]
+    fast = [_jacobian(a, 1e-2) for a in (0.03, 0.1, 0.3, 1.0)]
+    tried = grid + slow + fast
+    # the point past the end of alpha's grid, at the same rate; nothing on the rate's axis,
+    # which was tried both ways
+    assert techreport_mnist.neighbours(grid[0], tried) == [_jacobian(0.01)]
+    won = _jacobian(0.01)
+    assert _settings(techreport_mnist.neighbours(won, tried + [won])) == {
+        (("alpha", 0.003),), (("alpha", 0.01), ("learning_rate_init", 1e-3)),
+        (("alpha", 0.01), ("learning_rate_init", 1e-2))}
+    # MAX_BEYOND points past the grid at most
+    second = _jacobian(0.003)
+    assert _settings(techreport_mnist.neighbours(second, tried + [won, second])) == {
+        (("alpha", 0.003), ("learning_rate_init", 1e-3)),
+        (("alpha", 0.003), ("learning_rate_init", 1e-2))}
+    # an interior choice at the grid's rate has its neighbours in the grid already
+    assert techreport_mnist.neighbours(grid[1], tried) == []
+    # two axes at their ends add one point each (and the rate, tried at 3e-3 only, its two)
+    vats = [_cell("vat", [1000], **s) for s in techreport_mnist.GRIDS["full"]["vat"]]
     vat = _cell("vat", [1000], alpha=1.0, epsilon=1.0)
-    points = {tuple(c["setting"].items()) for c in techreport_mnist.beyond_grid(vat, [vat])}
-    assert points == {(("alpha", 3.0), ("epsilon", 1.0)), (("alpha", 1.0), ("epsilon", 0.3))}
+    assert _settings(techreport_mnist.neighbours(vat, vats)) == {
+        (("alpha", 3.0), ("epsilon", 1.0)), (("alpha", 1.0), ("epsilon", 0.3)),
+        (("alpha", 1.0), ("epsilon", 1.0), ("learning_rate_init", 1e-3)),
+        (("alpha", 1.0), ("epsilon", 1.0), ("learning_rate_init", 1e-2))}
+
+
+def test_a_choice_at_the_slower_rate_tries_its_neighbours_at_that_rate():
+    grid = [_jacobian(a) for a in (0.03, 0.1, 0.3, 1.0)]
+    slow = _jacobian(0.03, 1e-3)
+    # the grid's neighbour above was tried at 3e-3 only; below, the point past the grid; and
+    # the rate's next point down, 1e-3 being the end of the rates tried
+    assert _settings(techreport_mnist.neighbours(slow, grid + [slow])) == {
+        (("alpha", 0.01), ("learning_rate_init", 1e-3)),
+        (("alpha", 0.1), ("learning_rate_init", 1e-3)),
+        (("alpha", 0.03), ("learning_rate_init", 3e-4))}
+    # once all three were tried and lost, nothing more; the other architecture's cells do not
+    # count as tried
+    tried = [_jacobian(0.01, 1e-3), _jacobian(0.1, 1e-3), _jacobian(0.03, 3e-4)]
+    assert techreport_mnist.neighbours(slow, grid + [slow] + tried) == []
+    other = [{**c, "hidden": [1000]} for c in tried]
+    assert len(techreport_mnist.neighbours(slow, grid + [slow] + other)) == 3
+    # a neighbour that wins calls for its own next neighbours
+    assert _settings(techreport_mnist.neighbours(tried[1], grid + [slow] + tried)) == {
+        (("alpha", 0.3), ("learning_rate_init", 1e-3)),
+        (("alpha", 0.1), ("learning_rate_init", 3e-4))}
