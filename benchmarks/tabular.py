@@ -111,12 +111,11 @@ SETS = {"first": DATASETS, "choose": CHOOSE, "confirm": CONFIRM}
 
 
 def folds(y, fold_ids) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedKFold
+    """The ``(train, test)`` rows of each fold in ``fold_ids``: the classification folds every
+    tabular study shares (``tabular_methods.folds``)."""
+    from .tabular_methods import folds as shared_folds
 
-    splits = list(
-        StratifiedKFold(N_SPLITS, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y)
-    )
-    return [splits[i] for i in fold_ids]
+    return [shared_folds("classification", y, i) for i in fold_ids]
 
 
 def build(method: str, X: pd.DataFrame, quick: bool = False):
