@@ -378,28 +378,32 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
             f"{50_000 + args.valid_rows - 1:,}, test rows 0-{args.test_rows - 1:,}")  # fmt: skip
     if args.quick:
         data = f"MNIST (quick: {args.train_rows:,} training rows)"
-    chosen, tests = {}, {}
+    # each penalty's best candidate so far: its choice once every candidate is cached
+    chosen, tests, pending = {}, {}, {}
     for penalty, candidates in sel.items():
-        best = choice(cache, candidates, None)
-        if best is None:
+        cached = [c for c in candidates if cache.result(c) is not None]
+        if not cached:
             continue
-        chosen[penalty] = best
+        chosen[penalty] = best = min(cached, key=lambda c: cache.result(c)["valid_error"])
+        if len(cached) < len(candidates):
+            pending[penalty] = f"{len(cached)} of {len(candidates)}"
         results = [cache.result({**best, "seed": s}) for s in args.seeds]
         tests[penalty] = [r for r in results if r is not None]
     status = (f"{len(done)} of {len(plan)} planned fits cached"
-              + ("" if len(done) == len(plan) and len(chosen) == len(sel)
-                 else "; the study is not finished: rows without a full selection or all seeds "
-                      "are marked, and the command above continues it"))  # fmt: skip
+              + ("" if len(done) == len(plan) and not pending and len(chosen) == len(sel)
+                 else "; the study is not finished: a row whose candidates are not all cached "
+                      "shows the best so far, marked, and the command above continues it"))  # fmt: skip
     rows = []
     for p in args.penalties:
         paper = f"{PAPER[p][0]:.2f}" if p in PAPER else "-"
         if p not in chosen:
-            n = sum(cache.get(c) is not None for c in sel[p])
-            rows.append([LABELS[p], f"`{p}`", f"selection: {n} of {len(sel[p])} candidates",
+            rows.append([LABELS[p], f"`{p}`", f"selection: 0 of {len(sel[p])} candidates",
                          "-", "-", paper])  # fmt: skip
             continue
         best = chosen[p]
         setting = f"{arch_text(best['hidden'])}, {params_text(best['setting'])}"
+        if p in pending:
+            setting += f" (best so far: {pending[p]} candidates cached)"
         errors = [r["test_error"] for r in tests[p]]
         seeds = f"{len(errors)} of {len(args.seeds)}"
         rows.append([LABELS[p], f"`{p}`", setting, mean_sd(errors), seeds, paper])
