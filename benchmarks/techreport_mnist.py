@@ -152,7 +152,7 @@ def run_cell(params: dict, *, data: str, threads: int = 1) -> dict:
         # the protocol: every training row, all the epochs (the validation rows are separate);
         # the rate of the grid is 3e-3, the slower trials' 1e-3 (learning_rate_init="auto"
         # would pick either by the depth)
-        early_stopping=False, **{"alpha": 1e-4, "learning_rate_init": GRID_RATE, **params["setting"]},
+        early_stopping=False, **{"alpha": 1e-4, RATE: GRID_RATE, **params["setting"]},
     )  # fmt: skip
     torch.set_num_threads(threads)
     with warnings.catch_warnings():
@@ -389,10 +389,11 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
             pending[penalty] = f"{len(cached)} of {len(candidates)}"
         results = [cache.result({**best, "seed": s}) for s in args.seeds]
         tests[penalty] = [r for r in results if r is not None]
+    finished = len(done) == len(plan) and not pending and len(chosen) == len(sel)
     status = (f"{len(done)} of {len(plan)} planned fits cached"
-              + ("" if len(done) == len(plan) and not pending and len(chosen) == len(sel)
-                 else "; the study is not finished: a row whose candidates are not all cached "
-                      "shows the best so far, marked, and the command above continues it"))  # fmt: skip
+              + ("" if finished else "; the study is not finished: a row whose candidates are "
+                 "not all cached shows the best so far, marked, and the command above continues "
+                 "it"))  # fmt: skip
     rows = []
     for p in args.penalties:
         paper = f"{PAPER[p][0]:.2f}" if p in PAPER else "-"
