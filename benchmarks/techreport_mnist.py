@@ -195,12 +195,19 @@ def selection(args) -> dict:
             for p in args.penalties}  # fmt: skip
 
 
+def best_cached(cache, cells: list, fingerprint: str | None) -> tuple[dict | None, int]:
+    """The cached cell of lowest validation error among ``cells`` (None if none is cached),
+    and how many of ``cells`` are cached."""
+    cached = [(c, r) for c in cells if (r := cache.result(c, fingerprint)) is not None]
+    if not cached:
+        return None, 0
+    return min(cached, key=lambda pair: pair[1]["valid_error"])[0], len(cached)
+
+
 def choice(cache, cells: list, fingerprint: str | None):
     """The cell of lowest validation error among ``cells``, if all are cached, else None."""
-    results = [cache.result(c, fingerprint) for c in cells]
-    if any(r is None for r in results):
-        return None
-    return min(zip(cells, results), key=lambda pair: pair[1]["valid_error"])[0]
+    best, n_cached = best_cached(cache, cells, fingerprint)
+    return best if n_cached == len(cells) else None
 
 
 def grid_choices(args, cache, fingerprint: str | None) -> dict:
@@ -308,8 +315,10 @@ def neighbours(best: dict, cells: list) -> list:
                 step = next_point(value, on_grid, direction)
             else:
                 continue
+            if step is None:
+                continue
             neighbour = {**best, "setting": _setting({**point, axis: step})}
-            if step is not None and neighbour not in cells:
+            if neighbour not in cells:
                 out.append(neighbour)
     return out
 
@@ -381,12 +390,12 @@ def report(args, cache, fingerprint, outcome, argv) -> None:
     # each penalty's best candidate so far: its choice once every candidate is cached
     chosen, tests, pending = {}, {}, {}
     for penalty, candidates in sel.items():
-        cached = [c for c in candidates if cache.result(c) is not None]
-        if not cached:
+        best, n_cached = best_cached(cache, candidates, None)
+        if best is None:
             continue
-        chosen[penalty] = best = min(cached, key=lambda c: cache.result(c)["valid_error"])
-        if len(cached) < len(candidates):
-            pending[penalty] = f"{len(cached)} of {len(candidates)}"
+        chosen[penalty] = best
+        if n_cached < len(candidates):
+            pending[penalty] = f"{n_cached} of {len(candidates)}"
         results = [cache.result({**best, "seed": s}) for s in args.seeds]
         tests[penalty] = [r for r in results if r is not None]
     finished = len(done) == len(plan) and not pending and len(chosen) == len(sel)
